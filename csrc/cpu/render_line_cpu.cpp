@@ -1,0 +1,82 @@
+// render_line on the CPU: at::parallel_for over images for the points pass and
+// over (image, channel, row block) for the raster pass.
+#include <algorithm>
+#include <vector>
+
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include "csrc/render_line.h"
+#include "kernels/render_line_cpu.h"
+
+namespace torch_render {
+namespace {
+
+using kernels::ColumnBand;
+using kernels::LineParams;
+
+// Row blocks per plane so that small batches of large images still use every thread.
+int64_t row_blocks(const LineParams& p, int64_t planes) {
+  const int64_t threads = at::get_num_threads();
+  if (planes >= 4 * threads) return 1;
+  const int64_t wanted = (4 * threads + planes - 1) / planes;
+  const int64_t max_blocks = std::max<int64_t>(1, p.height / 32);  // blocks of >= 32 rows
+  return std::min(wanted, max_blocks);
+}
+
+template <typename OutT>
+void raster(const LineParams& p, OutT* out) {
+  const int64_t planes = p.batch * p.channels();
+  const int64_t blocks = row_blocks(p, planes);
+  const int64_t block_rows = (p.height + blocks - 1) / blocks;
+  const int64_t plane_size = p.height * p.width;
+  at::parallel_for(0, planes * blocks, 1, [&](int64_t begin, int64_t end) {
+    // Column bands of the current block; grows once per thread, never per call.
+    static thread_local std::vector<ColumnBand> scratch;
+    if (scratch.size() < static_cast<size_t>(p.width)) scratch.resize(p.width);
+    ColumnBand* bands = scratch.data();
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t plane = item / blocks;
+      const int64_t row_begin = (item % blocks) * block_rows;
+      const int64_t row_end = std::min(p.height, row_begin + block_rows);
+      if (row_begin >= row_end) continue;
+      kernels::render_line_cpu_rows(p, out + plane * plane_size, plane / p.channels(),
+                                    plane % p.channels(), row_begin, row_end, bands);
+    }
+  });
+}
+
+void render_line_cpu(LinePlan& plan, const at::Tensor& series, at::Tensor& out) {
+  LineParams& p = plan.params;
+  at::Tensor xs = at::empty({p.length}, series.options().dtype(at::kFloat));
+  at::Tensor ys = at::empty({p.batch, p.num_series, p.length}, series.options().dtype(at::kFloat));
+  p.xs = xs.data_ptr<float>();
+  p.ys = ys.data_ptr<float>();
+  if (plan.value_range.defined()) p.value_range = plan.value_range.const_data_ptr<float>();
+  kernels::line_x_cpu(p);
+
+  const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, series.scalar_type(),
+                                  "render_line_cpu_points", [&] {
+    const kernels::SeriesView<scalar_t> in{s3.const_data_ptr<scalar_t>(), s3.stride(0),
+                                           s3.stride(1), s3.stride(2)};
+    at::parallel_for(0, p.batch, 1, [&](int64_t begin, int64_t end) {
+      kernels::line_points_cpu(p, in, begin, end);
+    });
+  });
+
+  AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, out.scalar_type(),
+                                  "render_line_cpu_raster",
+                                  [&] { raster(p, out.mutable_data_ptr<scalar_t>()); });
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torch_render, CPU, m) {
+  m.impl("render_line", &render_line_functional<render_line_cpu>);
+  m.impl("render_line.out", &render_line_out<render_line_cpu>);
+}
+
+}  // namespace torch_render

@@ -1,0 +1,138 @@
+#include "csrc/render_line.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include <c10/util/Exception.h>
+#include <c10/util/safe_numerics.h>
+
+namespace torch_render {
+namespace {
+
+constexpr const char* kOp = "render_line";
+
+bool is_float_dtype(at::ScalarType t) {
+  return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
+}
+
+bool is_output_dtype(at::ScalarType t) { return is_float_dtype(t) || t == at::kByte; }
+
+// [first, last) byte range a tensor's elements can touch (non-negative strides).
+std::pair<uintptr_t, uintptr_t> byte_extent(const at::Tensor& t) {
+  const auto start = reinterpret_cast<uintptr_t>(t.const_data_ptr());
+  int64_t last = 0;
+  for (int64_t d = 0; d < t.dim(); ++d) last += (t.size(d) - 1) * t.stride(d);
+  return {start, start + static_cast<uintptr_t>((last + 1) * t.element_size())};
+}
+
+bool overlaps(const at::Tensor& a, const at::Tensor& b) {
+  if (a.numel() == 0 || b.numel() == 0) return false;
+  const auto ea = byte_extent(a);
+  const auto eb = byte_extent(b);
+  return ea.first < eb.second && eb.first < ea.second;
+}
+
+}  // namespace
+
+LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t width,
+                          double line_width, bool antialias, double margin,
+                          const std::optional<at::Tensor>& value_range, bool channels,
+                          double background, double foreground, at::ScalarType out_dtype,
+                          const char* dtype_arg) {
+  TORCH_CHECK_VALUE(series.dim() == 2 || series.dim() == 3, kOp,
+                    ": series must be [B, L] or [B, S, L], got a tensor of shape ",
+                    series.sizes());
+  TORCH_CHECK_TYPE(is_float_dtype(series.scalar_type()), kOp,
+                   ": series must be a floating tensor (float16, bfloat16, float32 or "
+                   "float64), got ", series.scalar_type());
+  const int64_t B = series.size(0);
+  const int64_t S = series.dim() == 3 ? series.size(1) : 1;
+  const int64_t L = series.size(-1);
+  TORCH_CHECK_VALUE(L >= 1, kOp, ": series must have at least one point (L >= 1), got shape ",
+                    series.sizes());
+  TORCH_CHECK_VALUE(height >= 1, kOp, ": height must be >= 1, got ", height);
+  TORCH_CHECK_VALUE(width >= 1, kOp, ": width must be >= 1, got ", width);
+  TORCH_CHECK_VALUE(std::isfinite(line_width) && line_width >= 0.0, kOp,
+                    ": line_width must be finite and >= 0, got ", line_width);
+  TORCH_CHECK_VALUE(std::isfinite(margin) && margin >= 0.0, kOp,
+                    ": margin must be finite and >= 0, got ", margin);
+  TORCH_CHECK_VALUE(2.0 * margin <= static_cast<double>(std::min(height, width) - 1), kOp,
+                    ": margin leaves no plot area: 2 * margin must be <= min(height, width) - 1"
+                    " = ", std::min(height, width) - 1, ", got margin ", margin);
+  TORCH_CHECK_TYPE(is_output_dtype(out_dtype), kOp, ": ", dtype_arg,
+                   " must be float32, float16, bfloat16, float64 or uint8, got ",
+                   out_dtype);
+  TORCH_CHECK_VALUE(std::isfinite(background) && std::isfinite(foreground), kOp,
+                    ": background and foreground must be finite, got ", background, " and ",
+                    foreground);
+  if (out_dtype == at::kByte) {
+    TORCH_CHECK_VALUE(background >= 0.0 && background <= 1.0 && foreground >= 0.0 &&
+                          foreground <= 1.0,
+                      kOp, ": with uint8 output, background and foreground are given in "
+                      "[0, 1], got ", background, " and ", foreground);
+  }
+
+  const int64_t C = channels ? S : 1;
+  uint64_t numel = 0;
+  const std::vector<int64_t> shape{B, C, height, width};
+  TORCH_CHECK_VALUE(!c10::safe_multiplies_u64(shape, &numel) &&
+                        numel <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()),
+                    kOp, ": output of shape ", at::IntArrayRef(shape),
+                    " has more elements than int64 can index");
+
+  LinePlan plan;
+  plan.out_shape = shape;
+  plan.out_dtype = out_dtype;
+  kernels::LineParams& p = plan.params;
+  p.batch = B;
+  p.num_series = S;
+  p.length = L;
+  p.height = height;
+  p.width = width;
+  p.channel_mode = channels;
+  p.antialias = antialias;
+  p.half_width = static_cast<float>(line_width) * 0.5f;
+  p.margin = static_cast<float>(margin);
+  // + 0.0f turns -0.0 into +0.0, the value the coverage formula gives at a = 0.
+  p.background = static_cast<float>(background) + 0.0f;
+  p.foreground = static_cast<float>(foreground);
+
+  if (value_range.has_value() && value_range->defined()) {
+    const at::Tensor& vr = *value_range;
+    TORCH_CHECK(vr.device() == series.device(), kOp,
+                ": value_range must be on the device of series (", series.device(), "), got ",
+                vr.device());
+    TORCH_CHECK_TYPE(is_float_dtype(vr.scalar_type()), kOp,
+                     ": value_range must be a floating tensor, got ", vr.scalar_type());
+    const bool per_image = vr.dim() == 2 && vr.size(0) == B && vr.size(1) == 2;
+    const bool per_series = vr.dim() == 3 && vr.size(0) == B && vr.size(1) == S && vr.size(2) == 2;
+    TORCH_CHECK_VALUE(per_image || (per_series && channels), kOp,
+                      ": value_range must be [B, 2] = [", B, ", 2]",
+                      channels ? std::string(" or [B, S, 2] = [") + std::to_string(B) + ", " +
+                                     std::to_string(S) + ", 2]"
+                               : std::string(" ([B, S, 2] needs channels=True)"),
+                      ", got shape ", vr.sizes());
+    plan.value_range = vr.to(at::kFloat).contiguous();
+    p.range_stride_b = per_image ? 2 : S * 2;
+    p.range_stride_g = per_image ? 0 : 2;
+  }
+  return plan;
+}
+
+void check_render_line_out(const LinePlan& plan, const at::Tensor& series,
+                           const std::optional<at::Tensor>& value_range, const at::Tensor& out) {
+  TORCH_CHECK(out.device() == series.device(), kOp, ": out must be on the device of series (",
+              series.device(), "), got ", out.device());
+  TORCH_CHECK_VALUE(out.sizes() == at::IntArrayRef(plan.out_shape), kOp, ": out must have shape ",
+                    at::IntArrayRef(plan.out_shape), ", got ", out.sizes());
+  TORCH_CHECK_VALUE(out.is_contiguous(), kOp, ": out must be contiguous, got strides ",
+                    out.strides());
+  TORCH_CHECK(!overlaps(out, series), kOp, ": out must not overlap the memory of series");
+  if (value_range.has_value() && value_range->defined()) {
+    TORCH_CHECK(!overlaps(out, *value_range), kOp,
+                ": out must not overlap the memory of value_range");
+  }
+}
+
+}  // namespace torch_render

@@ -1,0 +1,66 @@
+// render_line: argument checking and planning shared by every backend.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+
+#include "kernels/render_line.h"
+
+namespace torch_render {
+
+// Everything a backend needs: the validated kernel parameters (workspace
+// pointers left for the backend), the float32 value ranges and the output.
+struct LinePlan {
+  kernels::LineParams params;
+  at::Tensor value_range;  // contiguous float32, or undefined
+  std::vector<int64_t> out_shape;
+  at::ScalarType out_dtype;
+};
+
+// Checks every argument of render_line and builds the plan. Errors name the op,
+// the argument, what was expected and what came.
+LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t width,
+                          double line_width, bool antialias, double margin,
+                          const std::optional<at::Tensor>& value_range, bool channels,
+                          double background, double foreground, at::ScalarType out_dtype,
+                          const char* dtype_arg = "dtype");
+
+// Checks the `out` tensor of render_line.out against the plan.
+void check_render_line_out(const LinePlan& plan, const at::Tensor& series,
+                           const std::optional<at::Tensor>& value_range, const at::Tensor& out);
+
+// A backend renders a planned call into `out` ([B, C, H, W], contiguous, numel > 0).
+using LineBackend = void (*)(LinePlan& plan, const at::Tensor& series, at::Tensor& out);
+
+// The functional op and its out= form on top of a backend.
+template <LineBackend Backend>
+at::Tensor render_line_functional(const at::Tensor& series, int64_t height, int64_t width,
+                                  double line_width, bool antialias, double margin,
+                                  const std::optional<at::Tensor>& value_range, bool channels,
+                                  double background, double foreground,
+                                  std::optional<at::ScalarType> dtype) {
+  LinePlan plan = plan_render_line(series, height, width, line_width, antialias, margin,
+                                   value_range, channels, background, foreground,
+                                   dtype.value_or(at::kFloat));
+  at::Tensor out = at::empty(plan.out_shape, series.options().dtype(plan.out_dtype));
+  if (out.numel() > 0) Backend(plan, series, out);
+  return out;
+}
+
+template <LineBackend Backend>
+at::Tensor& render_line_out(const at::Tensor& series, int64_t height, int64_t width,
+                            double line_width, bool antialias, double margin,
+                            const std::optional<at::Tensor>& value_range, bool channels,
+                            double background, double foreground, at::Tensor& out) {
+  LinePlan plan = plan_render_line(series, height, width, line_width, antialias, margin,
+                                   value_range, channels, background, foreground,
+                                   out.scalar_type(), "out.dtype");
+  check_render_line_out(plan, series, value_range, out);
+  if (out.numel() > 0) Backend(plan, series, out);
+  return out;
+}
+
+}  // namespace torch_render

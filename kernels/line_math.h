@@ -1,0 +1,131 @@
+// Geometry of the line-chart model (docs/rendering.md), shared by the CPU and
+// CUDA kernels. Every function is float32 with a fixed operation order so both
+// backends produce the same bits; build with -ffp-contract=off / --fmad=false.
+#pragma once
+
+#include "common.h"
+
+namespace torch_render {
+namespace kernels {
+
+// |u| is clamped to this many plot heights so extreme values stay finite.
+constexpr float kMaxRelativeValue = 1.0e6f;
+
+TR_HD bool is_finite(float v) { return v - v == 0.0f; }
+
+TR_HD float clamp01(float v) { return v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; }
+
+TR_HD float min_f(float a, float b) { return b < a ? b : a; }
+TR_HD float max_f(float a, float b) { return b > a ? b : a; }
+
+// Extent of the plot box along one axis of n pixels: n - 1 - 2 * margin.
+TR_HD float plot_span(int64_t n, float margin) {
+  return static_cast<float>(n - 1) - 2.0f * margin;
+}
+
+// x of point i of L: m + i * span_w / (L - 1), or the centre column if L == 1.
+TR_HD float point_x(int64_t i, int64_t length, int64_t width, float margin, float span_w) {
+  if (length == 1) return static_cast<float>(width - 1) * 0.5f;
+  return margin + (static_cast<float>(i) * span_w) / static_cast<float>(length - 1);
+}
+
+// y of value v for the range [lo, hi]; NaN marks a point that is not drawn
+// (non-finite value or range).
+TR_HD float point_y(float v, float lo, float hi, int64_t height, float margin, float span_h) {
+  if (!is_finite(v) || !is_finite(lo) || !is_finite(hi)) return NAN;
+  if (hi == lo) return static_cast<float>(height - 1) * 0.5f;
+  float num = v - lo;
+  float den = hi - lo;
+  if (!is_finite(num) || !is_finite(den)) {
+    // The difference overflowed float32: halving both is exact and keeps the ratio.
+    num = v * 0.5f - lo * 0.5f;
+    den = hi * 0.5f - lo * 0.5f;
+  }
+  float u = num / den;
+  u = u > kMaxRelativeValue ? kMaxRelativeValue : (u < -kMaxRelativeValue ? -kMaxRelativeValue : u);
+  return margin + (1.0f - u) * span_h;
+}
+
+// Squared distance from pixel centre (px, py) to the capsule axis (x0, y0)-(x1, y1);
+// a zero-length segment is a dot.
+TR_HD float segment_dist2(float px, float py, float x0, float y0, float x1, float y1) {
+  const float ax = x0 - px;
+  const float ay = y0 - py;
+  const float ex = x1 - x0;
+  const float ey = y1 - y0;
+  const float ee = ex * ex + ey * ey;
+  float t = 0.0f;
+  if (ee > 0.0f) t = clamp01(-(ax * ex + ay * ey) / ee);
+  const float cx = ax + t * ex;
+  const float cy = ay + t * ey;
+  return cx * cx + cy * cy;
+}
+
+// Coverage of a pixel whose centre is at distance d from the line.
+TR_HD float coverage(float d, float half_width, bool antialias) {
+  if (antialias) return clamp01((half_width + 0.5f) - d);
+  return d <= half_width ? 1.0f : 0.0f;
+}
+
+// Largest distance at which a pixel can still get coverage.
+TR_HD float coverage_reach(float half_width, bool antialias) {
+  return antialias ? half_width + 0.5f : half_width;
+}
+
+// Slack added to every conservative bound so float rounding never culls a pixel.
+constexpr float kCullSlack = 1.0f;
+
+// Inclusive range of point indices j whose segment (j, j+1) or dot can reach
+// column c (a superset: the distance test decides).
+struct IndexRange {
+  int64_t lo;
+  int64_t hi;
+};
+
+TR_HD IndexRange column_points(int64_t c, int64_t length, int64_t width, float margin,
+                               float span_w, float reach) {
+  const float cf = static_cast<float>(c);
+  const float r = reach + kCullSlack;
+  if (length == 1 || !(span_w > 0.0f)) {
+    const float x = point_x(0, length, width, margin, span_w);
+    const float dx = cf - x;
+    if (dx <= r && dx >= -r) return {0, length - 1};
+    return {0, -1};
+  }
+  const float step = span_w / static_cast<float>(length - 1);
+  const float last = static_cast<float>(length - 1);
+  float lo = floorf((cf - r - margin) / step) - 1.0f;
+  float hi = floorf((cf + r - margin) / step) + 1.0f;
+  lo = lo < 0.0f ? 0.0f : (lo > last ? last + 1.0f : lo);
+  hi = hi < -1.0f ? -1.0f : (hi > last ? last : hi);
+  return {static_cast<int64_t>(lo), static_cast<int64_t>(hi)};
+}
+
+// Rows (as floats, inclusive) that segment (x0, y0)-(x1, y1) can reach within
+// column c; returns false when it cannot reach the column at all.
+TR_HD bool segment_rows(float c, float reach, float x0, float y0, float x1, float y1,
+                        float* row_lo, float* row_hi) {
+  const float r = reach + kCullSlack;
+  float ya = y0;
+  float yb = y1;
+  const float ex = x1 - x0;
+  if (ex > 0.0f) {
+    const float xa = max_f(c - r, x0);
+    const float xb = min_f(c + r, x1);
+    if (xa > xb) return false;
+    const float slope = (y1 - y0) / ex;
+    if (is_finite(slope)) {
+      ya = y0 + (xa - x0) * slope;
+      yb = y0 + (xb - x0) * slope;
+    }
+  } else {
+    const float dx = c - x0;
+    if (dx > r || dx < -r) return false;
+  }
+  *row_lo = min_f(ya, yb) - r;
+  *row_hi = max_f(ya, yb) + r;
+  return true;
+}
+
+}  // namespace kernels
+}  // namespace torch_render

@@ -1,0 +1,164 @@
+// render_line: parameters and the per-element bodies shared by every backend.
+//
+// Two passes (docs/rendering.md):
+//   1. points: for every (image, series group) find the value range and map each
+//      value to its pixel y (NaN for points that are not drawn); x depends only on
+//      the point index and is computed once.
+//   2. raster: every output pixel takes the minimum squared distance to the
+//      segments and dots of its channel that can reach its column and turns it
+//      into coverage and a value.
+#pragma once
+
+#include "common.h"
+#include "line_math.h"
+
+namespace torch_render {
+namespace kernels {
+
+struct LineParams {
+  int64_t batch = 0;       // B
+  int64_t num_series = 0;  // S
+  int64_t length = 0;      // L
+  int64_t height = 0;      // H
+  int64_t width = 0;       // W
+  bool channel_mode = false;  // C = S (one channel per series) or 1 (overlay)
+  bool antialias = true;
+  float half_width = 1.5f;
+  float margin = 0.0f;
+  float background = 1.0f;
+  float foreground = 0.0f;
+
+  // Explicit ranges, float32: (lo, hi) of image b, group g at
+  // value_range[b * range_stride_b + g * range_stride_g]; null: from the data.
+  const float* value_range = nullptr;
+  int64_t range_stride_b = 0;
+  int64_t range_stride_g = 0;
+
+  // Workspace written by the points pass: xs [L], ys [B, S, L] contiguous.
+  float* xs = nullptr;
+  float* ys = nullptr;
+
+  TR_HD int64_t channels() const { return channel_mode ? num_series : 1; }
+  TR_HD int64_t groups() const { return channel_mode ? num_series : 1; }
+  TR_HD int64_t group_begin(int64_t g) const { return channel_mode ? g : 0; }
+  TR_HD int64_t group_end(int64_t g) const { return channel_mode ? g + 1 : num_series; }
+  TR_HD float span_w() const { return plot_span(width, margin); }
+  TR_HD float span_h() const { return plot_span(height, margin); }
+  TR_HD float reach() const { return coverage_reach(half_width, antialias); }
+};
+
+// A strided [B, S, L] view of the input series.
+template <typename T>
+struct SeriesView {
+  const T* data;
+  int64_t stride_b;
+  int64_t stride_s;
+  int64_t stride_l;
+  TR_HD float at(int64_t b, int64_t s, int64_t l) const {
+    return static_cast<float>(data[b * stride_b + s * stride_s + l * stride_l]);
+  }
+};
+
+// Conversion of a value in float to the output type (round half to even for uint8).
+template <typename T>
+struct Store {
+  TR_HD static T convert(float v) { return static_cast<T>(v); }
+};
+
+template <>
+struct Store<uint8_t> {
+  TR_HD static uint8_t convert(float v) {
+    float q = rintf(255.0f * v);
+    q = q > 0.0f ? (q < 255.0f ? q : 255.0f) : 0.0f;
+    return static_cast<uint8_t>(q);
+  }
+};
+
+TR_HD void line_x_body(const LineParams& p, int64_t l) {
+  p.xs[l] = point_x(l, p.length, p.width, p.margin, p.span_w());
+}
+
+// Points pass for image b, series group g: value range, then y of every point.
+template <typename T>
+TR_HD void line_points_body(const LineParams& p, const SeriesView<T>& in, int64_t b, int64_t g) {
+  const int64_t s0 = p.group_begin(g);
+  const int64_t s1 = p.group_end(g);
+  float lo = INFINITY;
+  float hi = -INFINITY;
+  if (p.value_range != nullptr) {
+    const float* r = p.value_range + b * p.range_stride_b + g * p.range_stride_g;
+    lo = r[0];
+    hi = r[1];
+  } else {
+    for (int64_t s = s0; s < s1; ++s) {
+      for (int64_t l = 0; l < p.length; ++l) {
+        const float v = in.at(b, s, l);
+        if (is_finite(v)) {
+          lo = min_f(lo, v);
+          hi = max_f(hi, v);
+        }
+      }
+    }
+  }
+  const float span_h = p.span_h();
+  for (int64_t s = s0; s < s1; ++s) {
+    float* y = p.ys + (b * p.num_series + s) * p.length;
+    for (int64_t l = 0; l < p.length; ++l) {
+      y[l] = point_y(in.at(b, s, l), lo, hi, p.height, p.margin, span_h);
+    }
+  }
+}
+
+// The primitive that point j of one series draws: the segment to point j + 1
+// when both are finite, a dot when j has no finite neighbour, else nothing.
+TR_HD bool primitive_at(const float* xs, const float* ys, int64_t j, int64_t length,
+                        float* x0, float* y0, float* x1, float* y1) {
+  const float yj = ys[j];
+  if (!(yj == yj)) return false;
+  *x0 = xs[j];
+  *y0 = yj;
+  if (j + 1 < length) {
+    const float yn = ys[j + 1];
+    if (yn == yn) {
+      *x1 = xs[j + 1];
+      *y1 = yn;
+      return true;
+    }
+  }
+  if (j > 0 && ys[j - 1] == ys[j - 1]) return false;  // the end of segment j - 1
+  *x1 = *x0;
+  *y1 = *y0;
+  return true;
+}
+
+// Minimum squared distance from pixel (row, col) of image b, channel ch to the
+// primitives of points js (those that can reach the column).
+TR_HD float pixel_dist2(const LineParams& p, int64_t b, int64_t ch, IndexRange js,
+                        int64_t row, int64_t col) {
+  const float px = static_cast<float>(col);
+  const float py = static_cast<float>(row);
+  float best = INFINITY;
+  for (int64_t s = p.group_begin(ch); s < p.group_end(ch); ++s) {
+    const float* ys = p.ys + (b * p.num_series + s) * p.length;
+    for (int64_t j = js.lo; j <= js.hi; ++j) {
+      float x0, y0, x1, y1;
+      if (primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1)) {
+        best = min_f(best, segment_dist2(px, py, x0, y0, x1, y1));
+      }
+    }
+  }
+  return best;
+}
+
+// Pixel value from the squared distance to the line.
+TR_HD float pixel_value(const LineParams& p, float dist2) {
+  const float a = coverage(sqrtf(dist2), p.half_width, p.antialias);
+  return p.background + a * (p.foreground - p.background);
+}
+
+TR_HD IndexRange column_range(const LineParams& p, int64_t col) {
+  return column_points(col, p.length, p.width, p.margin, p.span_w(), p.reach());
+}
+
+}  // namespace kernels
+}  // namespace torch_render

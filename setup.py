@@ -1,0 +1,83 @@
+"""Builds torch_render._C with torch.utils.cpp_extension.
+
+The extension holds the operators (csrc/, kernels/). CUDA sources are compiled
+when nvcc and a CUDA build of torch are present, even with no GPU visible (the
+architecture list is then set explicitly); otherwise the build is CPU-only.
+
+Environment:
+  TORCH_RENDER_FORCE_CUDA=1   fail instead of falling back to a CPU-only build
+  TORCH_RENDER_CPU_ONLY=1     never build the CUDA sources
+  TORCH_CUDA_ARCH_LIST        the CUDA architectures (a user-set value wins)
+  TORCH_RENDER_DEBUG=1        -O0 -g
+"""
+
+import glob
+import os
+
+from setuptools import find_packages, setup
+
+import torch
+from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+# Architectures built when none is visible or given: Turing up to Hopper, plus PTX.
+DEFAULT_CUDA_ARCHS = "7.5;8.0;8.6;8.9;9.0+PTX"
+
+
+def _sources(*patterns: str) -> list[str]:
+    found: list[str] = []
+    for pattern in patterns:
+        found += sorted(glob.glob(os.path.join(ROOT, pattern)))
+    return [os.path.relpath(path, ROOT) for path in found]
+
+
+def _want_cuda(cuda_sources: list[str]) -> bool:
+    force = os.environ.get("TORCH_RENDER_FORCE_CUDA", "0") == "1"
+    if os.environ.get("TORCH_RENDER_CPU_ONLY", "0") == "1":
+        return False
+    missing = []
+    if not cuda_sources:
+        missing.append("CUDA sources")
+    if torch.version.cuda is None:
+        missing.append("a CUDA build of torch")
+    if CUDA_HOME is None:
+        missing.append("the CUDA toolkit (nvcc)")
+    if missing and force:
+        raise RuntimeError("TORCH_RENDER_FORCE_CUDA=1 but missing: " + ", ".join(missing))
+    return not missing
+
+
+def _extension():
+    debug = os.environ.get("TORCH_RENDER_DEBUG", "0") == "1"
+    opt = ["-O0", "-g"] if debug else ["-O3"]
+    cxx = ["-std=c++17", "-ffp-contract=off", "-fvisibility=hidden", *opt]
+    common = dict(
+        name="torch_render._C",
+        include_dirs=[ROOT],
+        define_macros=[("Py_LIMITED_API", "0x030A0000"), ("FMT_HEADER_ONLY", "1")],
+        py_limited_api=True,
+    )
+    cpp_sources = _sources("csrc/*.cpp", "csrc/cpu/*.cpp")
+    cuda_sources = _sources("csrc/cuda/*.cu", "csrc/cuda/*.cpp", "kernels/*.cu")
+    if _want_cuda(cuda_sources):
+        os.environ.setdefault("TORCH_CUDA_ARCH_LIST", DEFAULT_CUDA_ARCHS)
+        nvcc = ["--fmad=false", "-std=c++17", "--expt-relaxed-constexpr", *opt]
+        return CUDAExtension(
+            sources=cpp_sources + cuda_sources,
+            extra_compile_args={"cxx": cxx + ["-DTORCH_RENDER_WITH_CUDA"], "nvcc": nvcc},
+            **common,
+        )
+    return CppExtension(sources=cpp_sources, extra_compile_args={"cxx": cxx}, **common)
+
+
+setup(
+    name="torch_render",
+    version="0.1.0",
+    description="PyTorch operators that render price series as chart images into tensors",
+    packages=find_packages(include=["torch_render", "torch_render.*"]),
+    python_requires=">=3.10",
+    install_requires=["torch>=2.4", "numpy"],
+    ext_modules=[_extension()],
+    cmdclass={"build_ext": BuildExtension},
+    options={"bdist_wheel": {"py_limited_api": "cp310"}},
+)

@@ -1,0 +1,127 @@
+"""Typed wrappers over ``torch.ops.torch_render.*`` and their fake kernels."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+__all__ = ["render_line", "cuda_built"]
+
+OUTPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8)
+
+
+def render_line(
+    series: torch.Tensor,
+    height: int,
+    width: int,
+    *,
+    line_width: float = 3.0,
+    antialias: bool = True,
+    margin: float = 0.0,
+    value_range: Optional[torch.Tensor] = None,
+    channels: bool = False,
+    background: float = 1.0,
+    foreground: float = 0.0,
+    dtype: Optional[torch.dtype] = torch.float32,
+    out: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Draw price series as line-chart images.
+
+    Each series is scaled to its image: x spreads the L points evenly from column
+    ``margin`` to ``width - 1 - margin``, y maps the minimum of the finite values to
+    row ``height - 1 - margin`` and the maximum to row ``margin``. The line is a
+    chain of round-capped segments ``line_width`` pixels wide; NaN and ±inf are gaps,
+    and a finite point with no finite neighbour is drawn as a dot. The exact model
+    is in ``docs/rendering.md``; CPU and CUDA give the same float32 values.
+
+    Args:
+        series: ``[B, L]`` (one series per image) or ``[B, S, L]`` (S series per
+            image), any floating dtype, any strides (``x.unfold(-1, L, 1)`` works
+            without a copy), on the CPU or a CUDA device.
+        height: image height H in pixels (>= 1).
+        width: image width W in pixels (>= 1).
+        line_width: line width in pixels (finite, >= 0). Default 3.0.
+        antialias: coverage ``clamp(w/2 + 0.5 - d, 0, 1)`` from the distance d of the
+            pixel centre to the line (True, default), or 1 inside ``d <= w/2`` and
+            0 outside (False).
+        margin: empty border in pixels around the plot box (>= 0). Default 0.
+        value_range: optional ``[B, 2]`` tensor of (lo, hi) per image, or
+            ``[B, S, 2]`` per series with ``channels=True``, replacing the range of
+            the data; values outside it are drawn where they fall.
+        channels: False (default): the S series of an image are overlaid in one
+            channel (maximum coverage); True: one channel per series.
+        background: value of empty pixels. Default 1.0 (white).
+        foreground: value of the line. Default 0.0 (black).
+        dtype: output dtype: float32 (default), float16, bfloat16, float64 or uint8
+            (``round(255 * value)``; background and foreground in [0, 1]). None
+            means float32, or the dtype of ``out``.
+        out: optional contiguous ``[B, C, H, W]`` tensor on the series' device to
+            render into (its dtype is the output dtype).
+
+    Returns:
+        ``[B, C, H, W]`` contiguous tensor on the series' device, C = S if
+        ``channels`` else 1; ``out`` itself when given.
+
+    Example:
+        >>> series = torch.randn(64, 100).cumsum(-1)
+        >>> img = render_line(series, 500, 800)          # [64, 1, 500, 800] float32
+        >>> u8 = render_line(series, 224, 224, dtype=torch.uint8, line_width=2.0)
+    """
+    kwargs = dict(
+        line_width=float(line_width),
+        antialias=bool(antialias),
+        margin=float(margin),
+        value_range=value_range,
+        channels=bool(channels),
+        background=float(background),
+        foreground=float(foreground),
+    )
+    if out is not None:
+        if dtype is not None and dtype != torch.float32 and dtype != out.dtype:
+            raise TypeError(
+                f"render_line: dtype and out.dtype must agree, got dtype={dtype} and "
+                f"out.dtype={out.dtype}"
+            )
+        return torch.ops.torch_render.render_line.out(series, int(height), int(width), out=out, **kwargs)
+    return torch.ops.torch_render.render_line(series, int(height), int(width), dtype=dtype, **kwargs)
+
+
+def cuda_built() -> bool:
+    """Whether the compiled library includes the CUDA kernels."""
+    return torch._C._dispatch_has_kernel_for_dispatch_key("torch_render::render_line", "CUDA")
+
+
+def _line_output_shape(series: torch.Tensor, height: int, width: int, channels: bool) -> list[int]:
+    torch._check(
+        series.dim() in (2, 3),
+        lambda: f"render_line: series must be [B, L] or [B, S, L], got a tensor of shape {list(series.shape)}",
+    )
+    torch._check(
+        series.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64),
+        lambda: f"render_line: series must be a floating tensor, got {series.dtype}",
+    )
+    num_series = series.shape[1] if series.dim() == 3 else 1
+    return [series.shape[0], num_series if channels else 1, height, width]
+
+
+@torch.library.register_fake("torch_render::render_line")
+def _render_line_fake(
+    series, height, width, *, line_width=3.0, antialias=True, margin=0.0, value_range=None,
+    channels=False, background=1.0, foreground=0.0, dtype=None,
+):
+    shape = _line_output_shape(series, height, width, channels)
+    return series.new_empty(shape, dtype=dtype if dtype is not None else torch.float32)
+
+
+@torch.library.register_fake("torch_render::render_line.out")
+def _render_line_out_fake(
+    series, height, width, *, line_width=3.0, antialias=True, margin=0.0, value_range=None,
+    channels=False, background=1.0, foreground=0.0, out,
+):
+    shape = _line_output_shape(series, height, width, channels)
+    torch._check(
+        list(out.shape) == shape,
+        lambda: f"render_line: out must have shape {shape}, got {list(out.shape)}",
+    )
+    return out
