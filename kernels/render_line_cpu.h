@@ -15,12 +15,26 @@ namespace kernels {
 // Rows per tile: a tile of float32 rows of a 800-wide image stays in L1.
 constexpr int64_t kCpuTileRows = 8;
 
-// Per-column cull data for one (image, channel, row block).
-struct ColumnBand {
-  int64_t js_lo;   // points that can reach the column
-  int64_t js_hi;
-  int64_t row_lo;  // rows that can get coverage (inclusive; empty if lo > hi)
+// A primitive that can reach one column, with the rows it can reach there.
+struct PrimitiveSpan {
+  float x0, y0, x1, y1;
+  int64_t row_lo;  // inclusive, within the rows being rendered
   int64_t row_hi;
+};
+
+// The primitives of one column: spans [span_begin, span_end) of the scratch, and
+// the union of their rows (empty if row_lo > row_hi).
+struct ColumnBand {
+  int64_t span_begin;
+  int64_t span_end;
+  int64_t row_lo;
+  int64_t row_hi;
+};
+
+// Caller-owned memory of one render_line_cpu_rows call (one per thread).
+struct CpuScratch {
+  ColumnBand* columns;    // [W]
+  PrimitiveSpan* spans;   // [cpu_scratch_spans(p)]
 };
 
 // xs [L] of the workspace.
@@ -37,69 +51,91 @@ void line_points_cpu(const LineParams& p, const SeriesView<T>& in, int64_t b_beg
   }
 }
 
-// Rows that any primitive of (image b, channel ch) can reach in column col,
-// clipped to [row_begin, row_end).
-inline ColumnBand column_band(const LineParams& p, int64_t b, int64_t ch, int64_t col,
-                              int64_t row_begin, int64_t row_end) {
-  const IndexRange js = column_range(p, col);
-  const float c = static_cast<float>(col);
+// Number of PrimitiveSpans render_line_cpu_rows may need for one plane.
+inline int64_t cpu_scratch_spans(const LineParams& p) {
+  const int64_t per_point = p.channel_mode ? 1 : p.num_series;
+  int64_t total = 0;
+  for (int64_t col = 0; col < p.width; ++col) {
+    const IndexRange js = column_range(p, col);
+    if (js.hi >= js.lo) total += (js.hi - js.lo + 1) * per_point;
+  }
+  return total;
+}
+
+// Collects, for every column, the primitives of (image b, channel ch) that can
+// reach it within rows [row_begin, row_end).
+inline void collect_spans(const LineParams& p, int64_t b, int64_t ch, int64_t row_begin,
+                          int64_t row_end, CpuScratch scratch) {
   const float reach = p.reach();
-  float lo = INFINITY;
-  float hi = -INFINITY;
-  for (int64_t s = p.group_begin(ch); s < p.group_end(ch); ++s) {
-    const float* ys = p.ys + (b * p.num_series + s) * p.length;
-    for (int64_t j = js.lo; j <= js.hi; ++j) {
-      float x0, y0, x1, y1, rlo, rhi;
-      if (primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1) &&
-          segment_rows(c, reach, x0, y0, x1, y1, &rlo, &rhi)) {
-        lo = min_f(lo, rlo);
-        hi = max_f(hi, rhi);
+  const float first = static_cast<float>(row_begin);
+  const float last = static_cast<float>(row_end - 1);
+  int64_t n = 0;
+  for (int64_t col = 0; col < p.width; ++col) {
+    const IndexRange js = column_range(p, col);
+    const float c = static_cast<float>(col);
+    ColumnBand band{n, n, row_end, row_begin - 1};
+    for (int64_t s = p.group_begin(ch); s < p.group_end(ch); ++s) {
+      const float* ys = p.ys + (b * p.num_series + s) * p.length;
+      for (int64_t j = js.lo; j <= js.hi; ++j) {
+        float x0, y0, x1, y1, lo, hi;
+        if (!primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1) ||
+            !segment_rows(c, reach, x0, y0, x1, y1, &lo, &hi)) {
+          continue;
+        }
+        // Clip in float before converting so huge coordinates never overflow int64.
+        lo = std::ceil(max_f(lo, first));
+        hi = std::floor(min_f(hi, last));
+        if (!(lo <= hi)) continue;
+        const int64_t row_lo = static_cast<int64_t>(lo);
+        const int64_t row_hi = static_cast<int64_t>(hi);
+        scratch.spans[n++] = PrimitiveSpan{x0, y0, x1, y1, row_lo, row_hi};
+        band.row_lo = std::min(band.row_lo, row_lo);
+        band.row_hi = std::max(band.row_hi, row_hi);
       }
     }
+    band.span_end = n;
+    scratch.columns[col] = band;
   }
-  ColumnBand band{js.lo, js.hi, row_begin, row_begin - 1};
-  if (lo <= hi) {
-    // Clip in float before converting so huge coordinates never overflow int64.
-    const float first = static_cast<float>(row_begin);
-    const float last = static_cast<float>(row_end - 1);
-    lo = std::ceil(max_f(lo, first));
-    hi = std::floor(min_f(hi, last));
-    if (lo <= hi) {
-      band.row_lo = std::max(row_begin, static_cast<int64_t>(lo));
-      band.row_hi = std::min(row_end - 1, static_cast<int64_t>(hi));
-    }
-  }
-  return band;
 }
 
 // Renders rows [row_begin, row_end) of channel ch of image b into `plane`, the
-// contiguous [H, W] plane of that channel. `scratch` holds W ColumnBands.
+// contiguous [H, W] plane of that channel: background everywhere, then the
+// pixels some primitive can reach, each from the primitives that can reach it.
 template <typename OutT>
 void render_line_cpu_rows(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
-                          int64_t row_begin, int64_t row_end, ColumnBand* scratch) {
+                          int64_t row_begin, int64_t row_end, CpuScratch scratch) {
   const int64_t W = p.width;
-  for (int64_t col = 0; col < W; ++col) scratch[col] = column_band(p, b, ch, col, row_begin, row_end);
+  collect_spans(p, b, ch, row_begin, row_end, scratch);
   const OutT bg = Store<OutT>::convert(p.background);
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kCpuTileRows) {
     const int64_t r1 = std::min(r0 + kCpuTileRows, row_end);
     std::fill(plane + r0 * W, plane + r1 * W, bg);
     for (int64_t col = 0; col < W; ++col) {
-      const ColumnBand& band = scratch[col];
+      const ColumnBand& band = scratch.columns[col];
       const int64_t lo = std::max(r0, band.row_lo);
       const int64_t hi = std::min(r1 - 1, band.row_hi);
+      const float px = static_cast<float>(col);
       for (int64_t row = lo; row <= hi; ++row) {
-        const float d2 = pixel_dist2(p, b, ch, IndexRange{band.js_lo, band.js_hi}, row, col);
-        plane[row * W + col] = Store<OutT>::convert(pixel_value(p, d2));
+        const float py = static_cast<float>(row);
+        float best = INFINITY;
+        for (int64_t k = band.span_begin; k < band.span_end; ++k) {
+          const PrimitiveSpan& sp = scratch.spans[k];
+          if (row >= sp.row_lo && row <= sp.row_hi) {
+            best = min_f(best, segment_dist2(px, py, sp.x0, sp.y0, sp.x1, sp.y1));
+          }
+        }
+        if (best < INFINITY) plane[row * W + col] = Store<OutT>::convert(pixel_value(p, best));
       }
     }
   }
 }
 
-// Reference order of the whole op on one thread (tests and tools): points, then
-// every plane. `out` is [B, C, H, W] contiguous; `scratch` holds W ColumnBands.
+// The whole op on one thread (tests and tools): points, then every plane. `out` is
+// [B, C, H, W] contiguous; `scratch` holds W ColumnBands and cpu_scratch_spans(p)
+// PrimitiveSpans.
 template <typename T, typename OutT>
 void render_line_cpu_serial(const LineParams& p, const SeriesView<T>& in, OutT* out,
-                            ColumnBand* scratch) {
+                            CpuScratch scratch) {
   line_x_cpu(p);
   line_points_cpu(p, in, 0, p.batch);
   const int64_t plane_size = p.height * p.width;

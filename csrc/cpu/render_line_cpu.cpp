@@ -16,6 +16,7 @@ namespace {
 
 using kernels::ColumnBand;
 using kernels::LineParams;
+using kernels::PrimitiveSpan;
 
 // Row blocks per plane so that small batches of large images still use every thread.
 int64_t row_blocks(const LineParams& p, int64_t planes) {
@@ -32,18 +33,21 @@ void raster(const LineParams& p, OutT* out) {
   const int64_t blocks = row_blocks(p, planes);
   const int64_t block_rows = (p.height + blocks - 1) / blocks;
   const int64_t plane_size = p.height * p.width;
+  const auto num_spans = static_cast<size_t>(kernels::cpu_scratch_spans(p));
   at::parallel_for(0, planes * blocks, 1, [&](int64_t begin, int64_t end) {
-    // Column bands of the current block; grows once per thread, never per call.
-    static thread_local std::vector<ColumnBand> scratch;
-    if (scratch.size() < static_cast<size_t>(p.width)) scratch.resize(p.width);
-    ColumnBand* bands = scratch.data();
+    // Cull data of the current block: grows to the largest size seen, once per thread.
+    static thread_local std::vector<ColumnBand> columns;
+    static thread_local std::vector<PrimitiveSpan> spans;
+    if (columns.size() < static_cast<size_t>(p.width)) columns.resize(p.width);
+    if (spans.size() < num_spans) spans.resize(num_spans);
+    const kernels::CpuScratch scratch{columns.data(), spans.data()};
     for (int64_t item = begin; item < end; ++item) {
       const int64_t plane = item / blocks;
       const int64_t row_begin = (item % blocks) * block_rows;
       const int64_t row_end = std::min(p.height, row_begin + block_rows);
       if (row_begin >= row_end) continue;
       kernels::render_line_cpu_rows(p, out + plane * plane_size, plane / p.channels(),
-                                    plane % p.channels(), row_begin, row_end, bands);
+                                    plane % p.channels(), row_begin, row_end, scratch);
     }
   });
 }
