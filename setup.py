@@ -20,8 +20,9 @@ import torch
 from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-# Architectures built when none is visible or given: Turing up to Hopper, plus PTX.
-DEFAULT_CUDA_ARCHS = "7.5;8.0;8.6;8.9;9.0+PTX"
+# Architectures built when no GPU is visible and none is given: SASS for Turing,
+# Ampere (runs on 8.x) and Hopper, PTX for newer GPUs.
+DEFAULT_CUDA_ARCHS = "7.5;8.0;9.0+PTX"
 
 
 def _sources(*patterns: str) -> list[str]:
@@ -60,7 +61,8 @@ def _extension():
     cpp_sources = _sources("csrc/*.cpp", "csrc/cpu/*.cpp")
     cuda_sources = _sources("csrc/cuda/*.cu", "csrc/cuda/*.cpp", "kernels/*.cu")
     if _want_cuda(cuda_sources):
-        os.environ.setdefault("TORCH_CUDA_ARCH_LIST", DEFAULT_CUDA_ARCHS)
+        if "TORCH_CUDA_ARCH_LIST" not in os.environ and not torch.cuda.is_available():
+            os.environ["TORCH_CUDA_ARCH_LIST"] = DEFAULT_CUDA_ARCHS
         nvcc = ["--fmad=false", "-std=c++17", "--expt-relaxed-constexpr", *opt]
         return CUDAExtension(
             sources=cpp_sources + cuda_sources,

@@ -63,9 +63,15 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
   TORCH_CHECK_TYPE(is_output_dtype(out_dtype), kOp, ": ", dtype_arg,
                    " must be float32, float16, bfloat16, float64 or uint8, got ",
                    out_dtype);
-  TORCH_CHECK_VALUE(std::isfinite(background) && std::isfinite(foreground), kOp,
-                    ": background and foreground must be finite, got ", background, " and ",
-                    foreground);
+  // The kernels compute background + a * (foreground - background) in float32, so
+  // both values and their difference must be finite float32 (else the image is NaN).
+  constexpr double kFloatMax = std::numeric_limits<float>::max();
+  TORCH_CHECK_VALUE(std::isfinite(background) && std::isfinite(foreground) &&
+                        std::abs(background) <= kFloatMax && std::abs(foreground) <= kFloatMax &&
+                        std::isfinite(static_cast<float>(foreground) -
+                                      static_cast<float>(background)),
+                    kOp, ": background and foreground must be finite float32 values whose "
+                    "difference is finite in float32, got ", background, " and ", foreground);
   if (out_dtype == at::kByte) {
     TORCH_CHECK_VALUE(background >= 0.0 && background <= 1.0 && foreground >= 0.0 &&
                           foreground <= 1.0,

@@ -12,6 +12,11 @@
 #include "common.h"
 #include "line_math.h"
 
+#if defined(__CUDACC__)
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#endif
+
 namespace torch_render {
 namespace kernels {
 
@@ -47,6 +52,12 @@ struct LineParams {
   TR_HD float reach() const { return coverage_reach(half_width, antialias); }
 };
 
+// Conversion of an input value to float (exact for every input type).
+template <typename T>
+struct Load {
+  TR_HD static float convert(T v) { return static_cast<float>(v); }
+};
+
 // A strided [B, S, L] view of the input series.
 template <typename T>
 struct SeriesView {
@@ -55,7 +66,7 @@ struct SeriesView {
   int64_t stride_s;
   int64_t stride_l;
   TR_HD float at(int64_t b, int64_t s, int64_t l) const {
-    return static_cast<float>(data[b * stride_b + s * stride_s + l * stride_l]);
+    return Load<T>::convert(data[b * stride_b + s * stride_s + l * stride_l]);
   }
 };
 
@@ -73,6 +84,26 @@ struct Store<uint8_t> {
     return static_cast<uint8_t>(q);
   }
 };
+
+#if defined(__CUDACC__)
+// Explicit intrinsics: torch builds CUDA code with the implicit half conversions off.
+template <>
+struct Load<__half> {
+  TR_HD static float convert(__half v) { return __half2float(v); }
+};
+template <>
+struct Load<__nv_bfloat16> {
+  TR_HD static float convert(__nv_bfloat16 v) { return __bfloat162float(v); }
+};
+template <>
+struct Store<__half> {
+  TR_HD static __half convert(float v) { return __float2half_rn(v); }
+};
+template <>
+struct Store<__nv_bfloat16> {
+  TR_HD static __nv_bfloat16 convert(float v) { return __float2bfloat16_rn(v); }
+};
+#endif
 
 TR_HD void line_x_body(const LineParams& p, int64_t l) {
   p.xs[l] = point_x(l, p.length, p.width, p.margin, p.span_w());

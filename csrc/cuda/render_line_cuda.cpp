@@ -1,0 +1,65 @@
+// render_line on CUDA: device guard, workspace from the caching allocator, both
+// passes on the current stream, a launch check after each. No host synchronisation.
+#include <ATen/Dispatch.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <ATen/ops/empty.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <torch/library.h>
+
+#include "csrc/render_line.h"
+#include "kernels/render_line_cuda.h"
+
+namespace torch_render {
+namespace {
+
+// The CUDA type with the layout of each ATen scalar type.
+template <typename T>
+struct CudaType {
+  using type = T;
+};
+template <>
+struct CudaType<c10::Half> {
+  using type = __half;
+};
+template <>
+struct CudaType<c10::BFloat16> {
+  using type = __nv_bfloat16;
+};
+
+void render_line_cuda(LinePlan& plan, const at::Tensor& series, at::Tensor& out) {
+  const c10::cuda::CUDAGuard guard(series.device());
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  kernels::LineParams& p = plan.params;
+  const at::Tensor xs = at::empty({p.length}, series.options().dtype(at::kFloat));
+  const at::Tensor ys =
+      at::empty({p.batch, p.num_series, p.length}, series.options().dtype(at::kFloat));
+  p.xs = xs.data_ptr<float>();
+  p.ys = ys.data_ptr<float>();
+  if (plan.value_range.defined()) p.value_range = plan.value_range.const_data_ptr<float>();
+
+  const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, series.scalar_type(),
+                                  "render_line_cuda_points", [&] {
+    using T = typename CudaType<scalar_t>::type;
+    const kernels::SeriesView<T> in{reinterpret_cast<const T*>(s3.const_data_ptr<scalar_t>()),
+                                    s3.stride(0), s3.stride(1), s3.stride(2)};
+    C10_CUDA_CHECK(kernels::launch_line_points(p, in, stream));
+  });
+  AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, out.scalar_type(),
+                                  "render_line_cuda_raster", [&] {
+    using T = typename CudaType<scalar_t>::type;
+    C10_CUDA_CHECK(kernels::launch_line_raster(p, reinterpret_cast<T*>(out.mutable_data_ptr<scalar_t>()), stream));
+  });
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torch_render, CUDA, m) {
+  m.impl("render_line", &render_line_functional<render_line_cuda>);
+  m.impl("render_line.out", &render_line_out<render_line_cuda>);
+}
+
+}  // namespace torch_render

@@ -1,0 +1,195 @@
+// The CUDA kernels' per-thread bodies, driven over their whole launch grid on the
+// CPU (every block, every thread), must give the CPU kernel's bits. This is how the
+// CUDA code is checked on machines without a GPU (DESIGN §5).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/render_line_cpu.h"
+#include "kernels/render_line_cuda_body.h"
+
+namespace tk = torch_render::kernels;
+
+namespace {
+
+struct Case {
+  int64_t B, S, L, H, W;
+  bool channels, antialias;
+  float line_width, margin;
+  bool with_range;
+  int nan_every;  // 0: no gaps
+};
+
+struct Inputs {
+  std::vector<double> series;  // [B, S, L] contiguous
+  std::vector<float> range;    // [B, S, 2] or empty
+};
+
+Inputs make_inputs(const Case& c, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<double> step(0.0, 1.0);
+  Inputs in;
+  in.series.resize(static_cast<size_t>(c.B * c.S * c.L));
+  for (int64_t i = 0; i < c.B * c.S; ++i) {
+    double v = 100.0;
+    for (int64_t l = 0; l < c.L; ++l) {
+      v += step(gen);
+      const bool gap = c.nan_every > 0 && (l * 7 + i) % c.nan_every == 0;
+      in.series[i * c.L + l] = gap ? NAN : v;
+    }
+  }
+  if (c.with_range) {
+    for (int64_t i = 0; i < c.B * c.S; ++i) {
+      in.range.push_back(95.0f);
+      in.range.push_back(105.0f);
+    }
+  }
+  return in;
+}
+
+tk::LineParams make_params(const Case& c, const Inputs& in, std::vector<float>& xs,
+                           std::vector<float>& ys) {
+  tk::LineParams p;
+  p.batch = c.B;
+  p.num_series = c.S;
+  p.length = c.L;
+  p.height = c.H;
+  p.width = c.W;
+  p.channel_mode = c.channels;
+  p.antialias = c.antialias;
+  p.half_width = c.line_width * 0.5f;
+  p.margin = c.margin;
+  if (c.with_range) {
+    p.value_range = in.range.data();
+    p.range_stride_b = c.channels ? c.S * 2 : 2;
+    p.range_stride_g = c.channels ? 2 : 0;
+  }
+  xs.assign(static_cast<size_t>(c.L), -1.0f);
+  ys.assign(static_cast<size_t>(c.B * c.S * c.L), -1.0f);
+  p.xs = xs.data();
+  p.ys = ys.data();
+  return p;
+}
+
+template <typename OutT>
+std::vector<OutT> render_cpu(const Case& c, const Inputs& in) {
+  std::vector<float> xs, ys;
+  const tk::LineParams p = make_params(c, in, xs, ys);
+  const tk::SeriesView<double> view{in.series.data(), c.S * c.L, c.L, 1};
+  std::vector<OutT> out(static_cast<size_t>(c.B * p.channels() * c.H * c.W));
+  std::vector<tk::ColumnBand> columns(static_cast<size_t>(c.W));
+  std::vector<tk::PrimitiveSpan> spans(static_cast<size_t>(tk::cpu_scratch_spans(p)) + 1);
+  tk::render_line_cpu_serial(p, view, out.data(), tk::CpuScratch{columns.data(), spans.data()});
+  return out;
+}
+
+// Runs both CUDA passes the way the launchers do, one (block, thread) at a time.
+template <typename OutT, bool kAligned>
+std::vector<OutT> render_emulated(const Case& c, const Inputs& in, int64_t max_blocks) {
+  std::vector<float> xs, ys;
+  const tk::LineParams p = make_params(c, in, xs, ys);
+  const tk::SeriesView<double> view{in.series.data(), c.S * c.L, c.L, 1};
+  const int64_t point_threads = tk::line_points_threads(p);
+  const int64_t point_blocks = (point_threads + tk::kPointsThreads - 1) / tk::kPointsThreads;
+  for (int64_t block = 0; block < point_blocks; ++block) {
+    for (int64_t t = 0; t < tk::kPointsThreads; ++t) {
+      tk::line_points_thread(p, view, block, t, tk::kPointsThreads);
+    }
+  }
+  const int64_t numel = c.B * p.channels() * c.H * c.W;
+  // Poison the output so an element no thread writes is caught.
+  std::vector<OutT> out(static_cast<size_t>(numel), static_cast<OutT>(7));
+  int64_t blocks = tk::line_raster_blocks<OutT>(numel, kAligned);
+  if (blocks > max_blocks) blocks = max_blocks;  // exercise the grid-stride loop
+  for (int64_t block = 0; block < blocks; ++block) {
+    for (int64_t t = 0; t < tk::kRasterThreads; ++t) {
+      tk::line_raster_thread<OutT, kAligned>(p, out.data(), numel, block, t, tk::kRasterThreads,
+                                             blocks);
+    }
+  }
+  return out;
+}
+
+template <typename OutT>
+void expect_same_bits(const std::vector<OutT>& a, const std::vector<OutT>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  size_t first_diff = a.size();
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(OutT)) != 0) {
+      first_diff = i;
+      break;
+    }
+  }
+  EXPECT_EQ(first_diff, a.size()) << "first differing element " << first_diff << ": "
+                                  << static_cast<double>(a[first_diff]) << " vs "
+                                  << static_cast<double>(b[first_diff]);
+}
+
+const std::vector<Case> kCases = {
+    // B, S, L, H, W, channels, antialias, line_width, margin, range, nan_every
+    {2, 1, 100, 50, 80, false, true, 3.0f, 0.0f, false, 0},
+    {3, 2, 37, 33, 61, false, true, 2.5f, 1.5f, false, 5},     // odd sizes, partial tiles
+    {2, 3, 10, 17, 23, true, false, 4.0f, 2.0f, true, 3},      // channels, aliased, ranges
+    {1, 1, 1, 9, 9, false, true, 3.0f, 0.0f, false, 0},         // L == 1: a dot
+    {2, 1, 300, 40, 30, false, true, 0.5f, 0.0f, false, 2},    // L > W, isolated points
+    {1, 1, 5, 1, 1, false, true, 12.0f, 0.0f, false, 0},        // 1x1
+    {1, 2, 64, 3, 257, true, true, 3.0f, 1.0f, false, 11},     // W not a multiple of the vector
+};
+
+TEST(CudaEmulation, Float32MatchesCpuBitForBit) {
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    SCOPED_TRACE(i);
+    const Inputs in = make_inputs(kCases[i], 100 + static_cast<uint32_t>(i));
+    const auto cpu = render_cpu<float>(kCases[i], in);
+    expect_same_bits(render_emulated<float, true>(kCases[i], in, 1 << 20), cpu);
+    expect_same_bits(render_emulated<float, false>(kCases[i], in, 1 << 20), cpu);
+    expect_same_bits(render_emulated<float, true>(kCases[i], in, 3), cpu);  // grid-stride
+  }
+}
+
+TEST(CudaEmulation, Uint8AndFloat64MatchCpu) {
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    SCOPED_TRACE(i);
+    const Inputs in = make_inputs(kCases[i], 200 + static_cast<uint32_t>(i));
+    expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20),
+                     render_cpu<uint8_t>(kCases[i], in));
+    expect_same_bits(render_emulated<double, true>(kCases[i], in, 2),
+                     render_cpu<double>(kCases[i], in));
+  }
+}
+
+TEST(CudaEmulation, IndexArithmeticPast2To31) {
+  // 2049 planes of 1024 x 1024: flat indices beyond 2^31, without the output buffer.
+  const Case c{2049, 1, 20, 1024, 1024, false, true, 3.0f, 0.0f, false, 0};
+  const Inputs in = make_inputs(c, 7);
+  std::vector<float> xs, ys;
+  const tk::LineParams p = make_params(c, in, xs, ys);
+  const tk::SeriesView<double> view{in.series.data(), c.S * c.L, c.L, 1};
+  tk::line_x_cpu(p);
+  tk::line_points_cpu(p, view, 0, c.B);
+  const int64_t numel = c.B * c.H * c.W;
+  ASSERT_GT(numel, int64_t{1} << 31);
+  // The last plane rendered alone by the CPU kernel.
+  const int64_t last = c.B - 1;
+  std::vector<float> plane(static_cast<size_t>(c.H * c.W));
+  std::vector<tk::ColumnBand> columns(static_cast<size_t>(c.W));
+  std::vector<tk::PrimitiveSpan> spans(static_cast<size_t>(tk::cpu_scratch_spans(p)) + 1);
+  tk::render_line_cpu_rows(p, plane.data(), last, 0, 0, c.H,
+                           tk::CpuScratch{columns.data(), spans.data()});
+  int64_t inked = 0;
+  for (int64_t e = last * c.H * c.W; e < numel; e += 37) {
+    const float v = tk::raster_value(p, e);
+    ASSERT_EQ(std::memcmp(&v, &plane[e - last * c.H * c.W], sizeof(float)), 0) << "element " << e;
+    inked += v < 1.0f;
+  }
+  EXPECT_GT(inked, 0);
+  // The launch covers every chunk: blocks * threads * vector >= numel, within the grid cap.
+  const int64_t blocks = tk::line_raster_blocks<float>(numel, true);
+  EXPECT_GE(blocks * tk::kRasterThreads * tk::RasterVec<float>::value, numel);
+}
+
+}  // namespace
