@@ -1,0 +1,313 @@
+"""The command line (`python -m torch_render render`) and its helpers: the synthetic
+closes, the PNG writer and contact sheet, and the kline reader."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, load_closes, shared_csv
+from torch_render._klines import read_closes
+from torch_render._png import PNG_SIGNATURE, contact_sheet, write_png
+from torch_render.synthetic import synthetic_closes
+
+
+def run_cli(*args: str, cwd: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(
+        [sys.executable, "-m", "torch_render", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def read_png(path: str) -> np.ndarray:
+    """Decode an 8-bit greyscale or RGB PNG without filters other than 0 (as written
+    by write_png): [H, W] or [H, W, 3] uint8."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == PNG_SIGNATURE
+    pos, chunks = 8, []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(kind + body), kind
+        chunks.append((kind, body))
+        pos += 12 + length
+    assert chunks[0][0] == b"IHDR" and chunks[-1] == (b"IEND", b"")
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert depth == 8 and color in (0, 2) and interlace == 0
+    channels = 3 if color == 2 else 1
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, 1 + width * channels)
+    assert (rows[:, 0] == 0).all()  # filter type None on every scanline
+    pixels = rows[:, 1:].reshape(height, width, channels)
+    return pixels[:, :, 0] if channels == 1 else pixels
+
+
+def sheet_size(count: int, columns: int, height: int, width: int, pad: int = 4) -> tuple[int, int]:
+    rows = -(-count // columns)
+    return rows * (height + pad) + pad, columns * (width + pad) + pad
+
+
+# --- command line ------------------------------------------------------------------
+
+
+def test_render_synthetic_writes_png(tmp_path):
+    result = run_cli(
+        "render", "--count", "10", "--height", "40", "--width", "60", "--batch", "4",
+        "--sheet", "6", "--out", "sheet.png", cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.splitlines()[0]
+    assert summary.startswith("rendered 10 charts of 40x60 on cpu (")
+    assert summary.endswith(" images/s")
+    image = read_png(str(tmp_path / "sheet.png"))
+    assert image.shape == sheet_size(6, 3, 40, 60)  # 6 charts: ceil(sqrt(6)) = 3 columns
+    assert image.min() == 0 and image.max() == 255  # black line on white
+    assert (image[:4] == 128).all() and (image[:, :4] == 128).all()  # grey border
+    assert len(np.unique(image)) > 3  # antialiased edges
+
+
+def test_render_matches_op(tmp_path):
+    import torch_render
+
+    result = run_cli(
+        "render", "--count", "3", "--length", "50", "--height", "30", "--width", "45",
+        "--dtype", "uint8", "--seed", "7", "--line-width", "2", "--sheet", "3",
+        "--out", "s.png", cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    closes = synthetic_closes(3, 50, seed=7)
+    images = torch_render.render_line(closes, 30, 45, line_width=2.0, dtype=torch.uint8)
+    expected = contact_sheet(images, 2).numpy()
+    np.testing.assert_array_equal(read_png(str(tmp_path / "s.png")), expected)
+
+
+def test_render_csv_shared_data(tmp_path):
+    path = shared_csv()
+    if path is None:
+        pytest.skip("no real data: ../shared/data has no *.csv.gz")
+    result = run_cli(
+        "render", "--csv", path, "--count", "8", "--height", "50", "--width", "80",
+        "--sheet", "4", "--out", "real.png", cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("rendered 8 charts of 50x80 on cpu")
+    image = read_png(str(tmp_path / "real.png"))
+    assert image.shape == sheet_size(4, 2, 50, 80)
+    assert image.min() == 0 and image.max() == 255
+
+
+def test_render_csv_too_short(tmp_path):
+    csv = tmp_path / "short.csv"
+    rows = "".join(f"{i},1,1,1,{i + 1},1\n" for i in range(20))
+    csv.write_text("timestamp,open,high,low,close,volume\n" + rows)
+    result = run_cli("render", "--csv", str(csv), "--count", "5", "--length", "17", cwd=str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"torch_render: error: {csv}: 20 closes are too few for 5 windows of 17 (need at least 21)"
+    ]
+    assert not (tmp_path / "charts.png").exists()
+
+
+def test_render_csv_malformed(tmp_path):
+    csv = tmp_path / "bad.csv"
+    csv.write_text("timestamp,open,high,low,close,volume\n1,2,3,1,2,5\n2,2,3,1,oops,5\n")
+    result = run_cli("render", "--csv", str(csv), cwd=str(tmp_path))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("torch_render: error: ")
+    assert f"{csv}: line 3" in lines[0] and "oops" in lines[0]
+
+
+def test_help(tmp_path):
+    top = run_cli("--help", cwd=str(tmp_path))
+    assert top.returncode == 0 and "render" in top.stdout
+    sub = run_cli("render", "--help", cwd=str(tmp_path))
+    assert sub.returncode == 0
+    for option in ("--csv", "--count", "--device", "--dtype", "--out", "--sheet"):
+        assert option in sub.stdout
+
+
+def test_no_command_prints_help(tmp_path):
+    result = run_cli(cwd=str(tmp_path))
+    assert result.returncode == 2
+    assert "render" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["render", "--no-such-option"], ["render", "--count", "0"], ["render", "--dtype", "int8"], ["paint"]],
+)
+def test_bad_arguments(tmp_path, args):
+    result = run_cli(*args, cwd=str(tmp_path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("torch_render: error: "), result.stderr
+
+
+def test_cuda_unavailable(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is visible")
+    result = run_cli("render", "--device", "cuda", "--count", "2", cwd=str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("torch_render: error: --device cuda: CUDA is not available")
+
+
+# --- synthetic closes --------------------------------------------------------------
+
+
+def test_synthetic_closes():
+    a = synthetic_closes(32, 100, seed=3)
+    assert a.shape == (32, 100) and a.dtype == torch.float64
+    assert torch.isfinite(a).all() and (a > 0).all()
+    assert (a[:, 0] == 30000.0).all()
+    assert torch.equal(a, synthetic_closes(32, 100, seed=3))
+    assert not torch.equal(a, synthetic_closes(32, 100, seed=4))
+    assert len(set(a[:, -1].tolist())) == 32  # the series differ from one another
+
+
+def test_synthetic_closes_independent_of_global_rng():
+    torch.manual_seed(0)
+    a = synthetic_closes(4, 50)
+    state = torch.get_rng_state()
+    torch.manual_seed(123)
+    b = synthetic_closes(4, 50)
+    assert torch.equal(a, b)
+    torch.manual_seed(0)
+    synthetic_closes(4, 50)
+    assert torch.equal(torch.get_rng_state(), state)  # the global RNG is untouched
+
+
+def test_synthetic_closes_options():
+    a = synthetic_closes(5, 20, start_price=100.0, volatility=0.0, dtype=torch.float32)
+    assert a.dtype == torch.float32 and torch.allclose(a, torch.full((5, 20), 100.0))
+    assert synthetic_closes(0, 10).shape == (0, 10)
+    assert synthetic_closes(3, 1).shape == (3, 1)
+    returns = synthetic_closes(200, 500, volatility=1e-3).log().diff(dim=-1)
+    assert 5e-4 < returns.std().item() < 2e-3
+    with pytest.raises(ValueError, match="length"):
+        synthetic_closes(2, 0)
+    with pytest.raises(ValueError, match="start_price"):
+        synthetic_closes(2, start_price=-1.0)
+
+
+# --- PNG and contact sheet ---------------------------------------------------------
+
+
+def test_write_png_round_trip(tmp_path):
+    grey = torch.randint(0, 256, (7, 11), dtype=torch.uint8)
+    write_png(tmp_path / "g.png", grey)
+    np.testing.assert_array_equal(read_png(str(tmp_path / "g.png")), grey.numpy())
+
+    rgb = torch.randint(0, 256, (5, 3, 3), dtype=torch.uint8)
+    write_png(str(tmp_path / "c.png"), rgb)
+    np.testing.assert_array_equal(read_png(str(tmp_path / "c.png")), rgb.numpy())
+
+    floats = torch.tensor([[0.0, 0.5, 1.0], [-1.0, 2.0, float("nan")]])
+    write_png(tmp_path / "f.png", floats)
+    np.testing.assert_array_equal(read_png(str(tmp_path / "f.png")), [[0, 128, 255], [0, 255, 0]])
+
+
+def test_write_png_rejects_bad_shapes(tmp_path):
+    for shape in [(4,), (2, 3, 4), (0, 5), (1, 2, 3, 3)]:
+        with pytest.raises(ValueError, match="write_png"):
+            write_png(tmp_path / "x.png", torch.zeros(shape, dtype=torch.uint8))
+
+
+def test_contact_sheet():
+    images = torch.arange(5, dtype=torch.float32).view(5, 1, 1, 1).expand(5, 2, 3, 4) / 10
+    sheet = contact_sheet(images, columns=2, pad=1)
+    assert sheet.shape == sheet_size(5, 2, 3, 4, pad=1)
+    assert sheet[1:4, 1:5].eq(0.0).all() and sheet[1:4, 6:10].eq(0.1).all()
+    assert sheet[9:12, 1:5].eq(0.4).all()
+    assert sheet[9:12, 6:10].eq(0.5).all()  # the empty cell
+    assert sheet[0].eq(0.5).all() and sheet[:, 5].eq(0.5).all()
+    u8 = contact_sheet(torch.zeros(2, 1, 3, 3, dtype=torch.uint8), columns=4)
+    assert u8.dtype == torch.uint8 and u8.shape == sheet_size(2, 2, 3, 3)
+    assert u8.max() == 128
+
+
+# --- kline files ---------------------------------------------------------------------
+
+BINANCE_ROWS = [
+    "1672531200000,16541.77,16545.70,16508.39,16529.67,4364.83,1672531259999,7.2e7,5000,2200.1,3.6e7,0",
+    "1672531260000,16529.59,16556.80,16525.78,16551.47,3590.06,1672531319999,5.9e7,4800,1900.3,3.1e7,0",
+    "1672531320000,16551.47,16559.77,16538.14,16548.19,3646.06,1672531379999,6.0e7,4700,1800.0,3.0e7,0",
+]
+BINANCE_CLOSES = [16529.67, 16551.47, 16548.19]
+
+
+def test_read_closes_binance_csv(tmp_path):
+    path = tmp_path / "BTCUSDT-1m-2023-01.csv"
+    path.write_text("\n".join(BINANCE_ROWS) + "\n\n")
+    closes = read_closes(path)
+    assert closes.dtype == torch.float64 and closes.tolist() == BINANCE_CLOSES
+
+
+def test_read_closes_binance_zip(tmp_path):
+    path = tmp_path / "BTCUSDT-1m-2023-01.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("BTCUSDT-1m-2023-01.csv", "\r\n".join(BINANCE_ROWS) + "\r\n")
+    assert read_closes(path).tolist() == BINANCE_CLOSES
+
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("x.csv", BINANCE_ROWS[0] + "\n" + BINANCE_ROWS[1][:-2] + "\n")
+    with pytest.raises(ValueError, match=r"bad\.zip \(x\.csv\): line 2: expected 12 fields, got 11"):
+        read_closes(bad)
+
+
+def test_read_closes_generic_csv(tmp_path):
+    text = "timestamp,open,high,low,close,volume\n1,10,12,9,11.5,3\n2,11.5,13,11,12.25,4\n"
+    plain = tmp_path / "plain.csv"
+    plain.write_text(text)
+    gz = tmp_path / "no_suffix"  # gzip recognised by its magic bytes, not the name
+    gz.write_bytes(gzip.compress(text.encode()))
+    assert read_closes(plain).tolist() == [11.5, 12.25]
+    assert read_closes(gz).tolist() == [11.5, 12.25]
+
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("Open,High,Low,Close\n")
+    assert read_closes(header_only).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("timestamp,open,close\n1,2,3\n2,3\n", r"short\.csv: line 3: expected 3 fields, got 2"),
+        ("a,b,c\n1,2,3\n", r"short\.csv: line 1: expected a header with a 'close' column"),
+        ("", r"short\.csv: no data"),
+    ],
+)
+def test_read_closes_errors(tmp_path, text, message):
+    path = tmp_path / "short.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_closes(path)
+
+
+def test_read_closes_corrupt_gzip(tmp_path):
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(gzip.compress(b"timestamp,close\n" + b"1,2\n" * 1000)[:40])
+    with pytest.raises(ValueError, match=r"cut\.csv\.gz: corrupt compressed file"):
+        read_closes(path)
+
+
+def test_read_closes_shared_data():
+    path = shared_csv()
+    if path is None:
+        pytest.skip("no real data: ../shared/data has no *.csv.gz")
+    closes = read_closes(path)
+    np.testing.assert_array_equal(closes.numpy(), load_closes(path))
