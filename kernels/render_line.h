@@ -181,10 +181,15 @@ TR_HD float pixel_dist2(const LineParams& p, int64_t b, int64_t ch, IndexRange j
   return best;
 }
 
-// Pixel value from the squared distance to the line.
+// Pixel value from the squared distance to the line. Full coverage is exactly the
+// foreground, and rounding never leaves [min(bg, fg), max(bg, fg)].
 TR_HD float pixel_value(const LineParams& p, float dist2) {
   const float a = coverage(sqrtf(dist2), p.half_width, p.antialias);
-  return p.background + a * (p.foreground - p.background);
+  if (a == 1.0f) return p.foreground;
+  const float v = p.background + a * (p.foreground - p.background);
+  const float lo = min_f(p.background, p.foreground);
+  const float hi = max_f(p.background, p.foreground);
+  return v < lo ? lo : (v > hi ? hi : v);
 }
 
 TR_HD IndexRange column_range(const LineParams& p, int64_t col) {
