@@ -3,14 +3,21 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 #include <c10/util/Exception.h>
 #include <c10/util/safe_numerics.h>
+#include <fmt/format.h>
 
 namespace torch_render {
 namespace {
 
 constexpr const char* kOp = "render_line";
+
+constexpr double kFloatMax = std::numeric_limits<float>::max();
+
+// Shortest text that reads back as the same double (streams round to 6 digits).
+std::string num(double v) { return fmt::format("{}", v); }
 
 bool is_float_dtype(at::ScalarType t) {
   return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
@@ -53,30 +60,29 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
                     series.sizes());
   TORCH_CHECK_VALUE(height >= 1, kOp, ": height must be >= 1, got ", height);
   TORCH_CHECK_VALUE(width >= 1, kOp, ": width must be >= 1, got ", width);
-  TORCH_CHECK_VALUE(std::isfinite(line_width) && line_width >= 0.0, kOp,
-                    ": line_width must be finite and >= 0, got ", line_width);
+  TORCH_CHECK_VALUE(std::isfinite(line_width) && line_width >= 0.0 && line_width <= kFloatMax,
+                    kOp, ": line_width must be finite and >= 0, got ", num(line_width));
   TORCH_CHECK_VALUE(std::isfinite(margin) && margin >= 0.0, kOp,
-                    ": margin must be finite and >= 0, got ", margin);
+                    ": margin must be finite and >= 0, got ", num(margin));
   TORCH_CHECK_VALUE(2.0 * margin <= static_cast<double>(std::min(height, width) - 1), kOp,
                     ": margin leaves no plot area: 2 * margin must be <= min(height, width) - 1"
-                    " = ", std::min(height, width) - 1, ", got margin ", margin);
+                    " = ", std::min(height, width) - 1, ", got margin ", num(margin));
   TORCH_CHECK_TYPE(is_output_dtype(out_dtype), kOp, ": ", dtype_arg,
                    " must be float32, float16, bfloat16, float64 or uint8, got ",
                    out_dtype);
   // The kernels compute background + a * (foreground - background) in float32, so
   // both values and their difference must be finite float32 (else the image is NaN).
-  constexpr double kFloatMax = std::numeric_limits<float>::max();
   TORCH_CHECK_VALUE(std::isfinite(background) && std::isfinite(foreground) &&
                         std::abs(background) <= kFloatMax && std::abs(foreground) <= kFloatMax &&
                         std::isfinite(static_cast<float>(foreground) -
                                       static_cast<float>(background)),
                     kOp, ": background and foreground must be finite float32 values whose "
-                    "difference is finite in float32, got ", background, " and ", foreground);
+                    "difference is finite in float32, got ", num(background), " and ", num(foreground));
   if (out_dtype == at::kByte) {
     TORCH_CHECK_VALUE(background >= 0.0 && background <= 1.0 && foreground >= 0.0 &&
                           foreground <= 1.0,
                       kOp, ": with uint8 output, background and foreground are given in "
-                      "[0, 1], got ", background, " and ", foreground);
+                      "[0, 1], got ", num(background), " and ", num(foreground));
   }
 
   const int64_t C = channels ? S : 1;

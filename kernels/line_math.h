@@ -10,6 +10,9 @@ namespace kernels {
 
 // |u| is clamped to this many plot heights so extreme values stay finite.
 constexpr float kMaxRelativeValue = 1.0e6f;
+// y is clamped to this many pixels beyond the first and last rows, where float32
+// still resolves an eighth of a pixel, so culling and distances stay exact enough.
+constexpr float kFarPixels = 1048576.0f;  // 2^20
 
 TR_HD bool is_finite(float v) { return v - v == 0.0f; }
 
@@ -43,7 +46,9 @@ TR_HD float point_y(float v, float lo, float hi, int64_t height, float margin, f
   }
   float u = num / den;
   u = u > kMaxRelativeValue ? kMaxRelativeValue : (u < -kMaxRelativeValue ? -kMaxRelativeValue : u);
-  return margin + (1.0f - u) * span_h;
+  const float y = margin + (1.0f - u) * span_h;
+  const float y_max = static_cast<float>(height - 1) + kFarPixels;
+  return y < -kFarPixels ? -kFarPixels : (y > y_max ? y_max : y);
 }
 
 // Squared distance from pixel centre (px, py) to the capsule axis (x0, y0)-(x1, y1);

@@ -14,6 +14,8 @@ namespace kernels {
 
 // Rows per tile: a tile of float32 rows of a 800-wide image stays in L1.
 constexpr int64_t kCpuTileRows = 8;
+// Columns per block: bounds the scratch memory of one call whatever the width.
+constexpr int64_t kCpuBlockCols = 2048;
 
 // A primitive that can reach one column, with the rows it can reach there.
 struct PrimitiveSpan {
@@ -51,26 +53,29 @@ void line_points_cpu(const LineParams& p, const SeriesView<T>& in, int64_t b_beg
   }
 }
 
-// Number of PrimitiveSpans render_line_cpu_rows may need for one plane.
-inline int64_t cpu_scratch_spans(const LineParams& p) {
+// Number of PrimitiveSpans a call for columns [col_begin, col_end) may need.
+inline int64_t cpu_scratch_spans(const LineParams& p, int64_t col_begin, int64_t col_end) {
   const int64_t per_point = p.channel_mode ? 1 : p.num_series;
   int64_t total = 0;
-  for (int64_t col = 0; col < p.width; ++col) {
+  for (int64_t col = col_begin; col < col_end; ++col) {
     const IndexRange js = column_range(p, col);
     if (js.hi >= js.lo) total += (js.hi - js.lo + 1) * per_point;
   }
   return total;
 }
 
-// Collects, for every column, the primitives of (image b, channel ch) that can
-// reach it within rows [row_begin, row_end).
+inline int64_t cpu_scratch_spans(const LineParams& p) { return cpu_scratch_spans(p, 0, p.width); }
+
+// Collects, for every column of [col_begin, col_end), the primitives of (image b,
+// channel ch) that can reach it within rows [row_begin, row_end).
 inline void collect_spans(const LineParams& p, int64_t b, int64_t ch, int64_t row_begin,
-                          int64_t row_end, CpuScratch scratch) {
+                          int64_t row_end, int64_t col_begin, int64_t col_end,
+                          CpuScratch scratch) {
   const float reach = p.reach();
   const float first = static_cast<float>(row_begin);
   const float last = static_cast<float>(row_end - 1);
   int64_t n = 0;
-  for (int64_t col = 0; col < p.width; ++col) {
+  for (int64_t col = col_begin; col < col_end; ++col) {
     const IndexRange js = column_range(p, col);
     const float c = static_cast<float>(col);
     ColumnBand band{n, n, row_end, row_begin - 1};
@@ -94,24 +99,29 @@ inline void collect_spans(const LineParams& p, int64_t b, int64_t ch, int64_t ro
       }
     }
     band.span_end = n;
-    scratch.columns[col] = band;
+    scratch.columns[col - col_begin] = band;
   }
 }
 
-// Renders rows [row_begin, row_end) of channel ch of image b into `plane`, the
-// contiguous [H, W] plane of that channel: background everywhere, then the
-// pixels some primitive can reach, each from the primitives that can reach it.
+// Renders the block rows [row_begin, row_end) x columns [col_begin, col_end) of
+// channel ch of image b into `plane`, the contiguous [H, W] plane of that channel:
+// background everywhere, then the pixels some primitive can reach, each from the
+// primitives that can reach it. `scratch` holds col_end - col_begin ColumnBands and
+// cpu_scratch_spans(p, col_begin, col_end) PrimitiveSpans.
 template <typename OutT>
-void render_line_cpu_rows(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
-                          int64_t row_begin, int64_t row_end, CpuScratch scratch) {
+void render_line_cpu_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
+                           int64_t row_begin, int64_t row_end, int64_t col_begin,
+                           int64_t col_end, CpuScratch scratch) {
   const int64_t W = p.width;
-  collect_spans(p, b, ch, row_begin, row_end, scratch);
+  collect_spans(p, b, ch, row_begin, row_end, col_begin, col_end, scratch);
   const OutT bg = Store<OutT>::convert(p.background);
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kCpuTileRows) {
     const int64_t r1 = std::min(r0 + kCpuTileRows, row_end);
-    std::fill(plane + r0 * W, plane + r1 * W, bg);
-    for (int64_t col = 0; col < W; ++col) {
-      const ColumnBand& band = scratch.columns[col];
+    for (int64_t row = r0; row < r1; ++row) {
+      std::fill(plane + row * W + col_begin, plane + row * W + col_end, bg);
+    }
+    for (int64_t col = col_begin; col < col_end; ++col) {
+      const ColumnBand& band = scratch.columns[col - col_begin];
       const int64_t lo = std::max(r0, band.row_lo);
       const int64_t hi = std::min(r1 - 1, band.row_hi);
       const float px = static_cast<float>(col);
@@ -128,6 +138,13 @@ void render_line_cpu_rows(const LineParams& p, OutT* plane, int64_t b, int64_t c
       }
     }
   }
+}
+
+// All columns of rows [row_begin, row_end); `scratch` sized for cpu_scratch_spans(p).
+template <typename OutT>
+void render_line_cpu_rows(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
+                          int64_t row_begin, int64_t row_end, CpuScratch scratch) {
+  render_line_cpu_block(p, plane, b, ch, row_begin, row_end, 0, p.width, scratch);
 }
 
 // The whole op on one thread (tests and tools): points, then every plane. `out` is

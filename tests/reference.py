@@ -18,6 +18,7 @@ _ZERO = F32(0.0)
 _HALF = F32(0.5)
 _ONE = F32(1.0)
 _U_CLAMP = F32(1e6)
+_FAR = F32(2**20)  # y is clamped to this many pixels beyond the first and last rows
 
 OUTPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "uint8")
 
@@ -55,7 +56,8 @@ def _y_coords(v: np.ndarray, lo: F32, hi: F32, height: int, m: F32, span_h: F32)
         den_h = F32(hi * _HALF - lo * _HALF)
         u_main = np.where(bad, num_h / den_h, num / den).astype(np.float32)
     u = np.clip(u_main, -_U_CLAMP, _U_CLAMP).astype(np.float32)
-    yy = m + (_ONE - u) * span_h
+    yy = (m + (_ONE - u) * span_h).astype(np.float32)
+    yy = np.clip(yy, -_FAR, F32(height - 1) + _FAR).astype(np.float32)
     y[finite] = yy[finite]
     return y
 

@@ -54,8 +54,9 @@ def render_line(
         background: value of empty pixels. Default 1.0 (white).
         foreground: value of the line. Default 0.0 (black).
         dtype: output dtype: float32 (default), float16, bfloat16, float64 or uint8
-            (``round(255 * value)``; background and foreground in [0, 1]). None
-            means float32, or the dtype of ``out``.
+            (``round(255 * value)``; background and foreground in [0, 1]). With
+            ``out`` the output dtype is ``out.dtype``: leave ``dtype`` at its default
+            (or None, or equal to ``out.dtype``); any other value is a TypeError.
         out: optional contiguous ``[B, C, H, W]`` tensor on the series' device to
             render into (its dtype is the output dtype).
 
@@ -77,8 +78,12 @@ def render_line(
         background=float(background),
         foreground=float(foreground),
     )
+    for name, size in (("height", height), ("width", width)):
+        # Python ints past int64 would otherwise fail in the dispatcher's schema match.
+        if isinstance(size, int) and not -(2**63) <= size < 2**63:
+            raise ValueError(f"render_line: {name} must be >= 1 and < 2**63, got {size}")
     if out is not None:
-        if dtype is not None and dtype != torch.float32 and dtype != out.dtype:
+        if dtype not in (None, torch.float32, out.dtype):
             raise TypeError(
                 f"render_line: dtype and out.dtype must agree, got dtype={dtype} and "
                 f"out.dtype={out.dtype}"
@@ -92,15 +97,24 @@ def cuda_built() -> bool:
     return torch._C._dispatch_has_kernel_for_dispatch_key("torch_render::render_line", "CUDA")
 
 
-def _line_output_shape(series: torch.Tensor, height: int, width: int, channels: bool) -> list[int]:
-    torch._check(
+def _line_output_shape(
+    series: torch.Tensor, height: int, width: int, channels: bool, value_range: Optional[torch.Tensor]
+) -> list[int]:
+    # The same exception types as the real kernels (csrc/render_line.cpp).
+    torch._check_value(
         series.dim() in (2, 3),
         lambda: f"render_line: series must be [B, L] or [B, S, L], got a tensor of shape {list(series.shape)}",
     )
-    torch._check(
+    torch._check_type(
         series.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64),
         lambda: f"render_line: series must be a floating tensor, got {series.dtype}",
     )
+    if value_range is not None:
+        torch._check(
+            value_range.device == series.device,
+            lambda: f"render_line: value_range must be on the device of series ({series.device}), "
+            f"got {value_range.device}",
+        )
     num_series = series.shape[1] if series.dim() == 3 else 1
     return [series.shape[0], num_series if channels else 1, height, width]
 
@@ -110,7 +124,7 @@ def _render_line_fake(
     series, height, width, *, line_width=3.0, antialias=True, margin=0.0, value_range=None,
     channels=False, background=1.0, foreground=0.0, dtype=None,
 ):
-    shape = _line_output_shape(series, height, width, channels)
+    shape = _line_output_shape(series, height, width, channels, value_range)
     return series.new_empty(shape, dtype=dtype if dtype is not None else torch.float32)
 
 
@@ -119,8 +133,12 @@ def _render_line_out_fake(
     series, height, width, *, line_width=3.0, antialias=True, margin=0.0, value_range=None,
     channels=False, background=1.0, foreground=0.0, out,
 ):
-    shape = _line_output_shape(series, height, width, channels)
+    shape = _line_output_shape(series, height, width, channels, value_range)
     torch._check(
+        out.device == series.device,
+        lambda: f"render_line: out must be on the device of series ({series.device}), got {out.device}",
+    )
+    torch._check_value(
         list(out.shape) == shape,
         lambda: f"render_line: out must have shape {shape}, got {list(out.shape)}",
     )

@@ -1,5 +1,5 @@
 // render_line on the CPU: at::parallel_for over images for the points pass and
-// over (image, channel, row block) for the raster pass.
+// over (image, channel, row block, column block) for the raster pass.
 #include <algorithm>
 #include <vector>
 
@@ -27,27 +27,37 @@ int64_t row_blocks(const LineParams& p, int64_t planes) {
   return std::min(wanted, max_blocks);
 }
 
+// Scratch a thread keeps between calls; more than this is given back after use.
+constexpr size_t kKeptScratchBytes = size_t{8} << 20;
+
 template <typename OutT>
 void raster(const LineParams& p, OutT* out) {
   const int64_t planes = p.batch * p.channels();
   const int64_t blocks = row_blocks(p, planes);
   const int64_t block_rows = (p.height + blocks - 1) / blocks;
+  const int64_t strips = (p.width + kernels::kCpuBlockCols - 1) / kernels::kCpuBlockCols;
   const int64_t plane_size = p.height * p.width;
-  const auto num_spans = static_cast<size_t>(kernels::cpu_scratch_spans(p));
-  at::parallel_for(0, planes * blocks, 1, [&](int64_t begin, int64_t end) {
-    // Cull data of the current block: grows to the largest size seen, once per thread.
+  at::parallel_for(0, planes * blocks * strips, 1, [&](int64_t begin, int64_t end) {
+    // Cull data of one block; grows to the largest block seen, never per pixel.
     static thread_local std::vector<ColumnBand> columns;
     static thread_local std::vector<PrimitiveSpan> spans;
-    if (columns.size() < static_cast<size_t>(p.width)) columns.resize(p.width);
-    if (spans.size() < num_spans) spans.resize(num_spans);
-    const kernels::CpuScratch scratch{columns.data(), spans.data()};
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t plane = item / blocks;
-      const int64_t row_begin = (item % blocks) * block_rows;
+      const int64_t strip = item % strips;
+      const int64_t plane = item / (strips * blocks);
+      const int64_t row_begin = (item / strips % blocks) * block_rows;
       const int64_t row_end = std::min(p.height, row_begin + block_rows);
+      const int64_t col_begin = strip * kernels::kCpuBlockCols;
+      const int64_t col_end = std::min(p.width, col_begin + kernels::kCpuBlockCols);
       if (row_begin >= row_end) continue;
-      kernels::render_line_cpu_rows(p, out + plane * plane_size, plane / p.channels(),
-                                    plane % p.channels(), row_begin, row_end, scratch);
+      const auto num_spans = static_cast<size_t>(kernels::cpu_scratch_spans(p, col_begin, col_end));
+      if (columns.size() < static_cast<size_t>(col_end - col_begin)) columns.resize(col_end - col_begin);
+      if (spans.size() < num_spans) spans.resize(num_spans);
+      kernels::render_line_cpu_block(p, out + plane * plane_size, plane / p.channels(),
+                                     plane % p.channels(), row_begin, row_end, col_begin, col_end,
+                                     kernels::CpuScratch{columns.data(), spans.data()});
+    }
+    if (spans.capacity() * sizeof(PrimitiveSpan) > kKeptScratchBytes) {
+      std::vector<PrimitiveSpan>().swap(spans);
     }
   });
 }
