@@ -51,7 +51,10 @@ def _want_cuda(cuda_sources: list[str]) -> bool:
 def _extension():
     debug = os.environ.get("TORCH_RENDER_DEBUG", "0") == "1"
     opt = ["-O0", "-g"] if debug else ["-O3"]
-    cxx = ["-std=c++17", "-ffp-contract=off", "-fvisibility=hidden", *opt]
+    # No FMA contraction (CPU and CUDA give the same bits); no errno or trap
+    # semantics, which only block vectorisation and never change a value.
+    cxx = ["-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
+           "-fvisibility=hidden", *opt]
     common = dict(
         name="torch_render._C",
         include_dirs=[ROOT],
