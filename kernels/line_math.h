@@ -120,8 +120,9 @@ TR_HD bool segment_rows(float c, float reach, float x0, float y0, float x1, floa
     if (xa > xb) return false;
     const float slope = (y1 - y0) / ex;
     if (is_finite(slope)) {
-      ya = y0 + (xa - x0) * slope;
-      yb = y0 + (xb - x0) * slope;
+      // Exact at the segment's own ends, where far-off y would lose whole rows.
+      ya = xa == x0 ? y0 : y0 + (xa - x0) * slope;
+      yb = xb == x1 ? y1 : y0 + (xb - x0) * slope;
     }
   } else {
     const float dx = c - x0;
