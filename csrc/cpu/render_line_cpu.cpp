@@ -1,7 +1,12 @@
 // render_line on the CPU: at::parallel_for over images for the points pass and
 // over (image, channel, row block, column block) for the raster pass.
 #include <algorithm>
+#include <cstdint>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -62,7 +67,23 @@ void raster(const LineParams& p, OutT* out) {
   });
 }
 
+// A fresh output's cost is its page faults: ask for transparent huge pages before
+// the first touch (as NumPy does for large arrays). Harmless on touched memory.
+void advise_huge_pages(const at::Tensor& out) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const auto begin = reinterpret_cast<uintptr_t>(out.data_ptr());
+  const uintptr_t end = begin + static_cast<uintptr_t>(out.nbytes());
+  const uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t last = end & ~(kHuge - 1);
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#else
+  (void)out;
+#endif
+}
+
 void render_line_cpu(LinePlan& plan, const at::Tensor& series, at::Tensor& out) {
+  advise_huge_pages(out);
   LineParams& p = plan.params;
   at::Tensor xs = at::empty({p.length}, series.options().dtype(at::kFloat));
   at::Tensor ys = at::empty({p.batch, p.num_series, p.length}, series.options().dtype(at::kFloat));
