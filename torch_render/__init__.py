@@ -8,13 +8,21 @@ Example:
     >>> series = torch.randn(64, 100).cumsum(-1)
     >>> torch_render.render_line(series, 500, 800).shape
     torch.Size([64, 1, 500, 800])
+    >>> torch_render.LineChart(224, 224)(series).shape          # the op as an nn.Module
+    torch.Size([64, 1, 224, 224])
+
+``torch_render.data`` reads kline files (``load_klines``) and makes sliding windows
+as views with labels (``windows``, ``future_return_labels``, ``WindowDataset``);
+``torch_render.transforms`` holds the ``nn.Module`` transforms (``LineChart``).
 """
 
 import torch  # noqa: F401  (loads libtorch before the extension)
 
 from torch_render import _C  # noqa: F401  (registers torch.ops.torch_render.*)
 from torch_render.ops import cuda_built, render_line
+from torch_render import data, transforms  # noqa: E402  (after _C: they call the ops)
+from torch_render.transforms import LineChart
 
 __version__ = "0.1.0"
 
-__all__ = ["render_line", "cuda_built", "__version__"]
+__all__ = ["render_line", "cuda_built", "LineChart", "data", "transforms", "__version__"]
