@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Configures, builds (Ninja) and runs the C++ tests with CTest:
 #   (a) build/cmake       the normal build: the kernel tests, the LibTorch operator
-#                         library and its tests (LibTorch from the installed torch)
+#                         library and its tests (LibTorch from the installed torch),
+#                         the C++ example (a model scripted by $PYTHON, run from C++)
 #   (b) build/cmake-asan  the torch-free kernel tests under AddressSanitizer and
 #                         UndefinedBehaviorSanitizer
 # Prints CTest's summary of each (the whole CTest log on failure) and exits non-zero
@@ -23,6 +24,8 @@ if ! TORCH_PREFIX="$("$PYTHON" -c 'import torch;print(torch.utils.cmake_prefix_p
   echo "run_ctest.sh: cannot import torch with $PYTHON" >&2
   exit 1
 fi
+# The example's model is saved by this Python (its torch, the package if installed).
+PYTHON_EXE="$("$PYTHON" -c 'import sys;print(sys.executable)')"
 
 failed=()
 
@@ -64,7 +67,7 @@ if [[ -z "${TORCH_RENDER_WITH_CUDA:-}" ]]; then
 fi
 
 mkdir -p build
-run "normal" build/cmake -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+run "normal" build/cmake -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DPython3_EXECUTABLE="$PYTHON_EXE" \
   -DTORCH_RENDER_WITH_CUDA="$TORCH_RENDER_WITH_CUDA"
 run "asan+ubsan" build/cmake-asan -DTORCH_RENDER_SANITIZE=ON -DTORCH_RENDER_WITH_TORCH=OFF
 
