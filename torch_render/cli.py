@@ -58,6 +58,22 @@ def _nonnegative_float(text: str) -> float:
     return value
 
 
+def _add_chart_arguments(command: argparse.ArgumentParser, *, count: int) -> None:
+    """The arguments of every command that draws windows of closes."""
+    command.add_argument(
+        "--csv", metavar="PATH",
+        help="kline file to take the closes from: a CSV with a 'close' column or a "
+             "Binance kline CSV, plain, gzip or zip (default: synthetic closes)",
+    )
+    command.add_argument("--count", type=_int_at_least(1), default=count, metavar="N", help="number of charts")
+    command.add_argument("--length", type=_int_at_least(1), default=100, metavar="L", help="closes per chart")
+    command.add_argument("--height", type=_int_at_least(1), default=500, help="image height in pixels")
+    command.add_argument("--width", type=_int_at_least(1), default=800, help="image width in pixels")
+    command.add_argument("--line-width", type=_nonnegative_float, default=3.0, help="line width in pixels")
+    command.add_argument("--device", default="cpu", help="cpu, cuda or cuda:INDEX")
+    command.add_argument("--seed", type=int, default=0, help="seed of the synthetic closes")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -77,26 +93,41 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_HelpFormatter,
     )
-    render.add_argument(
-        "--csv", metavar="PATH",
-        help="kline file to take the closes from: a CSV with a 'close' column or a "
-             "Binance kline CSV, plain, gzip or zip (default: synthetic closes)",
-    )
-    render.add_argument("--count", type=_int_at_least(1), default=256, metavar="N", help="number of charts")
-    render.add_argument("--length", type=_int_at_least(1), default=100, metavar="L", help="closes per chart")
-    render.add_argument("--height", type=_int_at_least(1), default=500, help="image height in pixels")
-    render.add_argument("--width", type=_int_at_least(1), default=800, help="image width in pixels")
-    render.add_argument("--line-width", type=_nonnegative_float, default=3.0, help="line width in pixels")
+    _add_chart_arguments(render, count=256)
     render.add_argument("--batch", type=_int_at_least(1), default=64, help="charts per render call")
-    render.add_argument("--device", default="cpu", help="cpu, cuda or cuda:INDEX")
     render.add_argument("--dtype", choices=("float32", "uint8"), default="float32", help="image dtype")
-    render.add_argument("--seed", type=int, default=0, help="seed of the synthetic closes")
     render.add_argument("--out", default="charts.png", metavar="PNG", help="contact sheet file")
     render.add_argument(
         "--sheet", type=_int_at_least(0), default=16, metavar="K",
         help="charts on the contact sheet (0: write no sheet)",
     )
     render.set_defaults(run=_render)
+
+    preview = commands.add_parser(
+        "preview",
+        help="render N windows to a PNG contact sheet for a person to look at",
+        description=(
+            "Render N windows of closes (a kline file's, spread evenly over it, or the "
+            "built-in generator's) and write them as one PNG contact sheet: the visual "
+            "check the replaced pipeline had."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    _add_chart_arguments(preview, count=16)
+    preview.add_argument("--out", required=True, metavar="PNG", help="contact sheet file")
+    preview.set_defaults(run=_preview)
+
+    bench = commands.add_parser(
+        "bench",
+        help="run the benchmark against matplotlib, cairo, Pillow, OpenCV and the memory floor",
+        description=(
+            "Run benchmarks/bench_render.py of the source checkout (--quick for a short "
+            "run); every further argument is passed to it (see its --help)."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    bench.add_argument("--quick", action="store_true", help="a short run with small batches")
+    bench.set_defaults(run=_bench)
     return parser
 
 
@@ -220,10 +251,39 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(args: argparse.Namespace) -> int:
+    args.batch = args.count
+    args.sheet = args.count
+    args.dtype = "float32"
+    return _render(args)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import runpy
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = os.path.join(repo, "benchmarks", "bench_render.py")
+    if not os.path.isfile(script):
+        raise OSError(f"bench: {script} not found: the benchmark ships with the source checkout")
+    argv = [script, *(["--quick"] if args.quick else []), *args.bench_args]
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.bench_args = extra
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
