@@ -18,6 +18,7 @@ struct LinePlan {
   at::Tensor value_range;  // contiguous float32, or undefined
   std::vector<int64_t> out_shape;
   at::ScalarType out_dtype;
+  bool fresh_output = false;  // `out` was just allocated (never touched)
 };
 
 // Checks every argument of render_line and builds the plan. Errors name the op,
@@ -46,6 +47,7 @@ at::Tensor render_line_functional(const at::Tensor& series, int64_t height, int6
                                    value_range, channels, background, foreground,
                                    dtype.value_or(at::kFloat));
   at::Tensor out = at::empty(plan.out_shape, series.options().dtype(plan.out_dtype));
+  plan.fresh_output = true;
   if (out.numel() > 0) Backend(plan, series, out);
   return out;
 }

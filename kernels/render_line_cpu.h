@@ -9,6 +9,10 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "render_line.h"
 
 namespace torch_render {
@@ -40,6 +44,10 @@ struct ColumnBand {
 struct CpuScratch {
   ColumnBand* columns;    // [W]
   PrimitiveSpan* spans;   // [cpu_scratch_spans(p)]
+  // Optional: kCpuTileRows x (col_end - col_begin) output elements. When given,
+  // each tile is drawn there (in cache) and streamed to the plane with
+  // non-temporal stores, so the output is written once without being read first.
+  void* tile = nullptr;
 };
 
 // xs [L] of the workspace.
@@ -166,6 +174,31 @@ inline void fill_value(OutT* dst, int64_t n, OutT value) {
   }
 }
 
+// Copies n bytes to dst with non-temporal (cache-bypassing) stores where the
+// target has them; the caller ends the batch of copies with stream_fence().
+inline void stream_copy(void* dst, const void* src, size_t n) {
+#if defined(__SSE2__)
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  const size_t head = std::min(n, (16 - reinterpret_cast<uintptr_t>(d) % 16) % 16);
+  std::memcpy(d, s, head);
+  size_t i = head;
+  for (; i + 16 <= n; i += 16) {
+    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
+  }
+  std::memcpy(d + i, s + i, n - i);
+#else
+  std::memcpy(dst, src, n);
+#endif
+}
+
+inline void stream_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
 // vals[i] = pixel_value(p, acc[i]) for i < n, vectorised.
 TR_CPU_CLONES inline void pixel_values(const LineParams& p, const float* acc, int n, float* vals) {
   for (int i = 0; i < n; ++i) vals[i] = pixel_value(p, acc[i]);
@@ -188,17 +221,20 @@ template <typename OutT>
 void render_line_cpu_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
                            int64_t row_begin, int64_t row_end, int64_t col_begin,
                            int64_t col_end, CpuScratch scratch) {
-  const int64_t W = p.width;
   collect_spans(p, b, ch, row_begin, row_end, col_begin, col_end, scratch);
   const OutT bg = Store<OutT>::convert(p.background);
   const float cutoff = coverage_cutoff(p);
+  const int64_t cols = col_end - col_begin;
+  // Where a tile is drawn: the plane itself, or the scratch tile (then streamed).
+  OutT* const tile = static_cast<OutT*>(scratch.tile);
+  const int64_t stride = tile != nullptr ? cols : p.width;
   float acc[kCpuTileRows + kCpuVector];
   float vals[kCpuTileRows + kCpuVector];
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kCpuTileRows) {
     const int64_t r1 = std::min(r0 + kCpuTileRows, row_end);
-    for (int64_t row = r0; row < r1; ++row) {
-      fill_value(plane + row * W + col_begin, col_end - col_begin, bg);
-    }
+    // Element (row, col) of the tile is at base[row * stride + col].
+    OutT* const base = tile != nullptr ? tile - r0 * stride - col_begin : plane;
+    for (int64_t row = r0; row < r1; ++row) fill_value(base + row * stride + col_begin, cols, bg);
     for (int64_t col = col_begin; col < col_end; ++col) {
       const ColumnBand& band = scratch.columns[col - col_begin];
       const int64_t lo = std::max(r0, band.row_lo);
@@ -219,12 +255,19 @@ void render_line_cpu_block(const LineParams& p, OutT* plane, int64_t b, int64_t 
                        sp.y1, acc + first);
       }
       pixel_values(p, acc, padded, vals);
-      OutT* dst = plane + lo * W + col;
+      OutT* dst = base + lo * stride + col;
       for (int i = 0; i < n; ++i) {
-        if (acc[i] <= cutoff) dst[i * W] = Store<OutT>::convert(vals[i]);
+        if (acc[i] <= cutoff) dst[i * stride] = Store<OutT>::convert(vals[i]);
+      }
+    }
+    if (tile != nullptr) {
+      for (int64_t row = r0; row < r1; ++row) {
+        stream_copy(plane + row * p.width + col_begin, tile + (row - r0) * cols,
+                    static_cast<size_t>(cols) * sizeof(OutT));
       }
     }
   }
+  if (tile != nullptr) stream_fence();
 }
 
 // All columns of rows [row_begin, row_end); `scratch` sized for cpu_scratch_spans(p).

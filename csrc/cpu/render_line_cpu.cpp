@@ -34,18 +34,31 @@ int64_t row_blocks(const LineParams& p, int64_t planes) {
 
 // Scratch a thread keeps between calls; more than this is given back after use.
 constexpr size_t kKeptScratchBytes = size_t{8} << 20;
+// Outputs larger than this cannot stay in cache anyway: stream them (see CpuScratch).
+constexpr int64_t kStreamBytes = int64_t{4} << 20;
 
 template <typename OutT>
-void raster(const LineParams& p, OutT* out) {
+void raster(const LineParams& p, OutT* out, bool fresh) {
   const int64_t planes = p.batch * p.channels();
   const int64_t blocks = row_blocks(p, planes);
   const int64_t block_rows = (p.height + blocks - 1) / blocks;
   const int64_t strips = (p.width + kernels::kCpuBlockCols - 1) / kernels::kCpuBlockCols;
   const int64_t plane_size = p.height * p.width;
+  // Streaming skips reading the output's old contents, but a fresh output has none
+  // to read: its cost is page faults, which huge pages cut instead (measured slower
+  // with streaming).
+  const bool stream =
+      !fresh && planes * plane_size * static_cast<int64_t>(sizeof(OutT)) > kStreamBytes;
   at::parallel_for(0, planes * blocks * strips, 1, [&](int64_t begin, int64_t end) {
     // Cull data of one block; grows to the largest block seen, never per pixel.
     static thread_local std::vector<ColumnBand> columns;
     static thread_local std::vector<PrimitiveSpan> spans;
+    static thread_local std::vector<double> tile;  // doubles: aligned for every OutT
+    if (stream) {
+      const size_t tile_doubles = static_cast<size_t>(
+          (kernels::kCpuTileRows * std::min(p.width, kernels::kCpuBlockCols) * sizeof(OutT) + 7) / 8);
+      if (tile.size() < tile_doubles) tile.resize(tile_doubles);
+    }
     for (int64_t item = begin; item < end; ++item) {
       const int64_t strip = item % strips;
       const int64_t plane = item / (strips * blocks);
@@ -59,7 +72,8 @@ void raster(const LineParams& p, OutT* out) {
       if (spans.size() < num_spans) spans.resize(num_spans);
       kernels::render_line_cpu_block(p, out + plane * plane_size, plane / p.channels(),
                                      plane % p.channels(), row_begin, row_end, col_begin, col_end,
-                                     kernels::CpuScratch{columns.data(), spans.data()});
+                                     kernels::CpuScratch{columns.data(), spans.data(),
+                                                         stream ? tile.data() : nullptr});
     }
     if (spans.capacity() * sizeof(PrimitiveSpan) > kKeptScratchBytes) {
       std::vector<PrimitiveSpan>().swap(spans);
@@ -83,7 +97,7 @@ void advise_huge_pages(const at::Tensor& out) {
 }
 
 void render_line_cpu(LinePlan& plan, const at::Tensor& series, at::Tensor& out) {
-  advise_huge_pages(out);
+  if (plan.fresh_output) advise_huge_pages(out);
   LineParams& p = plan.params;
   at::Tensor xs = at::empty({p.length}, series.options().dtype(at::kFloat));
   at::Tensor ys = at::empty({p.batch, p.num_series, p.length}, series.options().dtype(at::kFloat));
@@ -104,7 +118,7 @@ void render_line_cpu(LinePlan& plan, const at::Tensor& series, at::Tensor& out) 
 
   AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, out.scalar_type(),
                                   "render_line_cpu_raster",
-                                  [&] { raster(p, out.mutable_data_ptr<scalar_t>()); });
+                                  [&] { raster(p, out.mutable_data_ptr<scalar_t>(), plan.fresh_output); });
 }
 
 }  // namespace
