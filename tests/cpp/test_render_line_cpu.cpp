@@ -302,8 +302,13 @@ void check_case_typed(const Case& c, Rng& rng) {
         if (by_columns) {
           std::vector<ColumnBand> columns(static_cast<size_t>(c1 - c0));
           std::vector<PrimitiveSpan> spans(static_cast<size_t>(cpu_scratch_spans(p2, c0, c1)));
+          // Half the blocks draw each tile in an exactly sized scratch tile and
+          // stream it out (the path large outputs take).
+          std::vector<OutT> tile;
+          if (rng.chance(0.5)) tile.resize(static_cast<size_t>(kCpuTileRows * (c1 - c0)));
           render_line_cpu_block(p2, plane, b, ch, r0, r1, c0, c1,
-                                CpuScratch{columns.data(), spans.data()});
+                                CpuScratch{columns.data(), spans.data(),
+                                           tile.empty() ? nullptr : tile.data()});
         } else {
           render_line_cpu_rows(p2, plane, b, ch, r0, r1, scratch.view());
         }
