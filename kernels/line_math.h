@@ -77,8 +77,13 @@ TR_HD float coverage_reach(float half_width, bool antialias) {
   return antialias ? half_width + 0.5f : half_width;
 }
 
-// Slack added to every conservative bound so float rounding never culls a pixel.
-constexpr float kCullSlack = 1.0f;
+// Slack added to every conservative bound so float rounding never culls a pixel
+// that the distance test would cover: 1/16 pixel plus 2^-20 of the magnitude of
+// the coordinates involved (float32 distances err by a few ulps of those).
+constexpr float kCullSlack = 0.0625f;
+constexpr float kCullSlackRelative = 9.5367431640625e-07f;  // 2^-20
+
+TR_HD float cull_slack(float magnitude) { return kCullSlack + magnitude * kCullSlackRelative; }
 
 // Inclusive range of point indices j whose segment (j, j+1) or dot can reach
 // column c (a superset: the distance test decides).
@@ -90,7 +95,7 @@ struct IndexRange {
 TR_HD IndexRange column_points(int64_t c, int64_t length, int64_t width, float margin,
                                float span_w, float reach) {
   const float cf = static_cast<float>(c);
-  const float r = reach + kCullSlack;
+  const float r = reach + cull_slack(cf + margin);
   if (length == 1 || !(span_w > 0.0f)) {
     const float x = point_x(0, length, width, margin, span_w);
     const float dx = cf - x;
@@ -110,7 +115,7 @@ TR_HD IndexRange column_points(int64_t c, int64_t length, int64_t width, float m
 // column c; returns false when it cannot reach the column at all.
 TR_HD bool segment_rows(float c, float reach, float x0, float y0, float x1, float y1,
                         float* row_lo, float* row_hi) {
-  const float r = reach + kCullSlack;
+  const float r = reach + cull_slack(fabsf(c) + fabsf(y0) + fabsf(y1));
   float ya = y0;
   float yb = y1;
   const float ex = x1 - x0;

@@ -376,7 +376,7 @@ void check_column_points(const ColumnCase& cc, Rng& rng) {
     // Not much more than needed: about (2 * (reach + slack)) / step + 3 points.
     if (L > 1 && span > 0.0f && any) {
       const double step = static_cast<double>(span) / (L - 1);
-      ASSERT_LE(r.hi - r.lo + 1, 2.0 * (reach + kCullSlack) / step + 5.0);
+      ASSERT_LE(r.hi - r.lo + 1, 2.0 * (reach + cull_slack(static_cast<float>(c) + m)) / step + 5.0);
     }
   }
 }
@@ -500,9 +500,13 @@ TEST(SegmentRows, FarColumnsAreRejected) {
   EXPECT_FALSE(segment_rows(20.0f, 2.0f, 10.0f, 5.0f, 16.0f, 9.0f, &lo, &hi));
   EXPECT_FALSE(segment_rows(6.0f, 2.0f, 10.0f, 5.0f, 16.0f, 9.0f, &lo, &hi));
   EXPECT_FALSE(segment_rows(14.0f, 0.5f, 10.0f, 5.0f, 10.0f, 5.0f, &lo, &hi));  // dot
-  EXPECT_TRUE(segment_rows(13.0f, 2.0f, 10.0f, 5.0f, 10.0f, 5.0f, &lo, &hi));
-  EXPECT_EQ(lo, 5.0f - 3.0f);
-  EXPECT_EQ(hi, 5.0f + 3.0f);
+  EXPECT_FALSE(segment_rows(13.0f, 2.0f, 10.0f, 5.0f, 10.0f, 5.0f, &lo, &hi));  // 3 > 2 + slack
+  EXPECT_TRUE(segment_rows(12.0f, 2.0f, 10.0f, 5.0f, 10.0f, 5.0f, &lo, &hi));
+  const float r = 2.0f + cull_slack(12.0f + 5.0f + 5.0f);
+  EXPECT_GT(r, 2.0f);
+  EXPECT_LT(r, 2.1f);
+  EXPECT_EQ(lo, 5.0f - r);
+  EXPECT_EQ(hi, 5.0f + r);
 }
 
 }  // namespace
