@@ -93,6 +93,33 @@ def test_render_matches_op(tmp_path):
     np.testing.assert_array_equal(read_png(str(tmp_path / "s.png")), expected)
 
 
+def test_preview_writes_the_windows_as_a_sheet(tmp_path):
+    import torch_render
+
+    result = run_cli(
+        "preview", "--count", "4", "--length", "40", "--height", "30", "--width", "50",
+        "--seed", "3", "--out", "p.png", cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    images = torch_render.render_line(synthetic_closes(4, 40, seed=3), 30, 50)
+    write_png(str(tmp_path / "expected.png"), contact_sheet(images, 2))
+    np.testing.assert_array_equal(read_png(str(tmp_path / "p.png")),
+                                  read_png(str(tmp_path / "expected.png")))
+
+
+def test_preview_needs_out(tmp_path):
+    result = run_cli("preview", "--count", "2", cwd=str(tmp_path))
+    assert result.returncode == 2
+    assert "--out" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bench_quick_prints_a_table(tmp_path):
+    result = run_cli("bench", "--quick", "--sizes", "64x64", "--threads", "1",
+                     "--dtypes", "float32", cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "torch_render" in result.stdout and "images/s" in result.stdout
+
+
 def test_render_csv_shared_data(tmp_path):
     path = shared_csv()
     if path is None:
