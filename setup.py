@@ -55,6 +55,11 @@ def _extension():
     # semantics, which only block vectorisation and never change a value.
     cxx = ["-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
            "-fvisibility=hidden", *opt]
+    # at::parallel_for is an OpenMP pragma in ATen's headers: without -fopenmp it
+    # silently runs on one thread. No -fopenmp at link time: the OpenMP runtime is
+    # the one torch has already loaded, never a second one.
+    if "OpenMP" in torch.__config__.parallel_info():
+        cxx.append("-fopenmp")
     common = dict(
         name="torch_render._C",
         include_dirs=[ROOT],
