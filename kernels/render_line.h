@@ -162,25 +162,6 @@ TR_HD bool primitive_at(const float* xs, const float* ys, int64_t j, int64_t len
   return true;
 }
 
-// Minimum squared distance from pixel (row, col) of image b, channel ch to the
-// primitives of points js (those that can reach the column).
-TR_HD float pixel_dist2(const LineParams& p, int64_t b, int64_t ch, IndexRange js,
-                        int64_t row, int64_t col) {
-  const float px = static_cast<float>(col);
-  const float py = static_cast<float>(row);
-  float best = INFINITY;
-  for (int64_t s = p.group_begin(ch); s < p.group_end(ch); ++s) {
-    const float* ys = p.ys + (b * p.num_series + s) * p.length;
-    for (int64_t j = js.lo; j <= js.hi; ++j) {
-      float x0, y0, x1, y1;
-      if (primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1)) {
-        best = min_f(best, segment_dist2(px, py, x0, y0, x1, y1));
-      }
-    }
-  }
-  return best;
-}
-
 // Pixel value from the squared distance to the line. Full coverage is exactly the
 // foreground, and rounding never leaves [min(bg, fg), max(bg, fg)].
 TR_HD float pixel_value(const LineParams& p, float dist2) {

@@ -49,14 +49,24 @@ void raster(const LineParams& p, OutT* out, bool fresh) {
   // with streaming).
   const bool stream =
       !fresh && planes * plane_size * static_cast<int64_t>(sizeof(OutT)) > kStreamBytes;
+  // The scratch a block needs depends only on its columns: size it once per call.
+  int64_t max_spans = 0;
+  for (int64_t strip = 0; strip < strips; ++strip) {
+    const int64_t col_begin = strip * kernels::kCpuBlockCols;
+    const int64_t col_end = std::min(p.width, col_begin + kernels::kCpuBlockCols);
+    max_spans = std::max(max_spans, kernels::cpu_scratch_spans(p, col_begin, col_end));
+  }
+  const int64_t max_cols = std::min(p.width, kernels::kCpuBlockCols);
   at::parallel_for(0, planes * blocks * strips, 1, [&](int64_t begin, int64_t end) {
     // Cull data of one block; grows to the largest block seen, never per pixel.
     static thread_local std::vector<ColumnBand> columns;
     static thread_local std::vector<PrimitiveSpan> spans;
     static thread_local std::vector<double> tile;  // doubles: aligned for every OutT
+    if (columns.size() < static_cast<size_t>(max_cols)) columns.resize(max_cols);
+    if (spans.size() < static_cast<size_t>(max_spans)) spans.resize(max_spans);
     if (stream) {
-      const size_t tile_doubles = static_cast<size_t>(
-          (kernels::kCpuTileRows * std::min(p.width, kernels::kCpuBlockCols) * sizeof(OutT) + 7) / 8);
+      const size_t tile_doubles =
+          static_cast<size_t>((kernels::kCpuTileRows * max_cols * sizeof(OutT) + 7) / 8);
       if (tile.size() < tile_doubles) tile.resize(tile_doubles);
     }
     for (int64_t item = begin; item < end; ++item) {
@@ -67,9 +77,6 @@ void raster(const LineParams& p, OutT* out, bool fresh) {
       const int64_t col_begin = strip * kernels::kCpuBlockCols;
       const int64_t col_end = std::min(p.width, col_begin + kernels::kCpuBlockCols);
       if (row_begin >= row_end) continue;
-      const auto num_spans = static_cast<size_t>(kernels::cpu_scratch_spans(p, col_begin, col_end));
-      if (columns.size() < static_cast<size_t>(col_end - col_begin)) columns.resize(col_end - col_begin);
-      if (spans.size() < num_spans) spans.resize(num_spans);
       kernels::render_line_cpu_block(p, out + plane * plane_size, plane / p.channels(),
                                      plane % p.channels(), row_begin, row_end, col_begin, col_end,
                                      kernels::CpuScratch{columns.data(), spans.data(),
@@ -82,7 +89,7 @@ void raster(const LineParams& p, OutT* out, bool fresh) {
 }
 
 // A fresh output's cost is its page faults: ask for transparent huge pages before
-// the first touch (as NumPy does for large arrays). Harmless on touched memory.
+// the first touch (as NumPy does for large arrays).
 void advise_huge_pages(const at::Tensor& out) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr uintptr_t kHuge = uintptr_t{2} << 20;
@@ -118,7 +125,9 @@ void render_line_cpu(LinePlan& plan, const at::Tensor& series, at::Tensor& out) 
 
   AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, out.scalar_type(),
                                   "render_line_cpu_raster",
-                                  [&] { raster(p, out.mutable_data_ptr<scalar_t>(), plan.fresh_output); });
+                                  [&] {
+                                    raster(p, out.mutable_data_ptr<scalar_t>(), plan.fresh_output);
+                                  });
 }
 
 }  // namespace
