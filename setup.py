@@ -66,7 +66,7 @@ def _extension():
         define_macros=[("Py_LIMITED_API", "0x030A0000"), ("FMT_HEADER_ONLY", "1")],
         py_limited_api=True,
     )
-    cpp_sources = _sources("csrc/*.cpp", "csrc/cpu/*.cpp")
+    cpp_sources = _sources("csrc/*.cpp", "csrc/cpu/*.cpp", "kernels/cpu/*.cpp")
     cuda_sources = _sources("csrc/cuda/*.cu", "csrc/cuda/*.cpp", "kernels/*.cu")
     if _want_cuda(cuda_sources):
         if "TORCH_CUDA_ARCH_LIST" not in os.environ and not torch.cuda.is_available():

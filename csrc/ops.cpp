@@ -1,5 +1,9 @@
 // The schemas of every torch_render operator.
+#include <string>
+
 #include <torch/library.h>
+
+#include "kernels/render_line_cpu.h"
 
 TORCH_LIBRARY(torch_render, m) {
   // series [B, L] or [B, S, L], any floating dtype -> [B, C, H, W] of `dtype`
@@ -15,4 +19,9 @@ TORCH_LIBRARY(torch_render, m) {
       "bool antialias=True, float margin=0.0, Tensor? value_range=None, bool channels=False, "
       "float background=1.0, float foreground=0.0, Tensor(a!) out) -> Tensor(a!)",
       {at::Tag::pt2_compliant_tag});
+  // The instruction set the CPU raster runs with here: "avx2" or "baseline"
+  // (TORCH_RENDER_CPU_ISA=baseline, set before the first call, forces the latter).
+  m.def("_cpu_isa() -> str", []() -> std::string {
+    return torch_render::kernels::cpu_isa_name(torch_render::kernels::cpu_isa());
+  });
 }

@@ -81,7 +81,8 @@ struct Store<uint8_t> {
   TR_HD static uint8_t convert(float v) {
     float q = rintf(255.0f * v);
     q = q > 0.0f ? (q < 255.0f ? q : 255.0f) : 0.0f;
-    return static_cast<uint8_t>(q);
+    // Through int32 (the same value): float -> int32 conversions vectorise.
+    return static_cast<uint8_t>(static_cast<int32_t>(q));
   }
 };
 

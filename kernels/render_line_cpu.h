@@ -1,10 +1,24 @@
 // render_line on the CPU: plain loops over raw pointers. The caller owns the
 // threading (the binding uses at::parallel_for) and the scratch memory, so
 // nothing here allocates.
+//
+// The raster draws each primitive where it can reach instead of testing every
+// pixel against the primitives near it: a block is filled with the background,
+// then every primitive that reaches the block's rows shades, row by row, the run
+// of columns it can reach, and each pixel keeps the inkier of its value and the
+// primitive's. That is the model's value exactly: pixel_value is monotone in the
+// squared distance (every step of it rounds monotonically), so the value of the
+// minimum distance is the inkiest of the values, and a primitive that does not
+// reach a pixel gives it the background, which never wins.
+//
+// The shading loops are compiled once per instruction set (baseline here; AVX2
+// and AVX-512 copies in csrc/cpu/), see render_line_cpu_isa.h.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -18,37 +32,44 @@
 namespace torch_render {
 namespace kernels {
 
-// Rows per tile: the tile of an 800-wide float32 image (200 KB) stays in L2, and
-// each column's run of rows in it is long enough to vectorise.
-constexpr int64_t kCpuTileRows = 64;
-// Columns per block: bounds the scratch memory of one call whatever the width.
-constexpr int64_t kCpuBlockCols = 2048;
+// Bytes of output rows filled and shaded together: small enough to stay in L2
+// while every primitive of those rows reads and writes them.
+constexpr int64_t kCpuTileBytes = int64_t{128} << 10;
 
-// A primitive that can reach one column, with the rows it can reach there.
-struct PrimitiveSpan {
-  float x0, y0, x1, y1;
-  int64_t row_lo;  // inclusive, within the rows being rendered
-  int64_t row_hi;
+// One primitive as the raster uses it: the operands of segment_dist2, and where
+// it can reach (rows and, per row, columns) including the culling slack.
+struct CpuPrimitive {
+  // segment_dist2's operands: ax = x0 - px, ay = y0 - py, (ex, ey), ee.
+  float x0, y0, ex, ey, ee;
+  // The axis from its lower-y end (xa, ya) to its upper-y end (xb, yb); along it
+  // x = xa + (y - ya) * sx. Where sx is of no use (a horizontal or nearly
+  // horizontal axis) it is 0 and [x_lo, x_hi] is the axis's whole x extent, which
+  // every row then gets; otherwise x_lo = +inf and x_hi = -inf.
+  float xa, ya, yb, sx, x_lo, x_hi;
+  float reach;  // coverage reach plus the culling slack of its coordinates
+  int64_t row_lo, row_hi;  // the rows of the plane it can reach (inclusive)
 };
 
-// The primitives of one column: spans [span_begin, span_end) of the scratch, and
-// the union of their rows (empty if row_lo > row_hi).
-struct ColumnBand {
-  int64_t span_begin;
-  int64_t span_end;
-  int64_t row_lo;
-  int64_t row_hi;
-};
-
-// Caller-owned memory of one render_line_cpu_rows call (one per thread).
+// Caller-owned memory of one render_line_cpu_block call (one per thread).
 struct CpuScratch {
-  ColumnBand* columns;    // [W]
-  PrimitiveSpan* spans;   // [cpu_scratch_spans(p)]
-  // Optional: kCpuTileRows x (col_end - col_begin) output elements. When given,
-  // each tile is drawn there (in cache) and streamed to the plane with
-  // non-temporal stores, so the output is written once without being read first.
+  CpuPrimitive* primitives;  // [cpu_scratch_primitives(p)]
+  // Optional: cpu_tile_rows(p, sizeof(OutT)) x (col_end - col_begin) output
+  // elements. When given, each tile is drawn there (in cache) and streamed to the
+  // plane with non-temporal stores, so the output is written once without being
+  // read first.
   void* tile = nullptr;
 };
+
+// Number of CpuPrimitives a call may need: at most one per point of a channel.
+inline int64_t cpu_scratch_primitives(const LineParams& p) {
+  return (p.channel_mode ? 1 : p.num_series) * p.length;
+}
+
+// Rows of one tile for an output of `elem_bytes`-byte elements.
+inline int64_t cpu_tile_rows(const LineParams& p, int64_t elem_bytes) {
+  const int64_t row_bytes = std::max<int64_t>(1, p.width * elem_bytes);
+  return std::max<int64_t>(1, std::min<int64_t>(p.height, kCpuTileBytes / row_bytes));
+}
 
 // xs [L] of the workspace.
 inline void line_x_cpu(const LineParams& p) {
@@ -64,102 +85,67 @@ void line_points_cpu(const LineParams& p, const SeriesView<T>& in, int64_t b_beg
   }
 }
 
-// Number of PrimitiveSpans a call for columns [col_begin, col_end) may need.
-inline int64_t cpu_scratch_spans(const LineParams& p, int64_t col_begin, int64_t col_end) {
-  const int64_t per_point = p.channel_mode ? 1 : p.num_series;
-  int64_t total = 0;
-  for (int64_t col = col_begin; col < col_end; ++col) {
-    const IndexRange js = column_range(p, col);
-    if (js.hi >= js.lo) total += (js.hi - js.lo + 1) * per_point;
-  }
-  return total;
-}
-
-inline int64_t cpu_scratch_spans(const LineParams& p) { return cpu_scratch_spans(p, 0, p.width); }
-
-// Collects, for every column of [col_begin, col_end), the primitives of (image b,
-// channel ch) that can reach it within rows [row_begin, row_end).
-inline void collect_spans(const LineParams& p, int64_t b, int64_t ch, int64_t row_begin,
-                          int64_t row_end, int64_t col_begin, int64_t col_end,
-                          CpuScratch scratch) {
+// The primitives of (image b, channel ch) that can reach rows [row_begin, row_end)
+// of the plane; returns how many were written to `out`.
+inline int64_t cpu_primitives(const LineParams& p, int64_t b, int64_t ch, int64_t row_begin,
+                              int64_t row_end, CpuPrimitive* out) {
   const float reach = p.reach();
   const float first = static_cast<float>(row_begin);
   const float last = static_cast<float>(row_end - 1);
   int64_t n = 0;
-  for (int64_t col = col_begin; col < col_end; ++col) {
-    const IndexRange js = column_range(p, col);
-    const float c = static_cast<float>(col);
-    ColumnBand band{n, n, row_end, row_begin - 1};
-    for (int64_t s = p.group_begin(ch); s < p.group_end(ch); ++s) {
-      const float* ys = p.ys + (b * p.num_series + s) * p.length;
-      for (int64_t j = js.lo; j <= js.hi; ++j) {
-        float x0, y0, x1, y1, lo, hi;
-        if (!primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1) ||
-            !segment_rows(c, reach, x0, y0, x1, y1, &lo, &hi)) {
-          continue;
-        }
-        // Clip in float before converting so huge coordinates never overflow int64.
-        lo = std::ceil(max_f(lo, first));
-        hi = std::floor(min_f(hi, last));
-        if (!(lo <= hi)) continue;
-        const int64_t row_lo = static_cast<int64_t>(lo);
-        const int64_t row_hi = static_cast<int64_t>(hi);
-        scratch.spans[n++] = PrimitiveSpan{x0, y0, x1, y1, row_lo, row_hi};
-        band.row_lo = std::min(band.row_lo, row_lo);
-        band.row_hi = std::max(band.row_hi, row_hi);
-      }
-    }
-    band.span_end = n;
-    scratch.columns[col - col_begin] = band;
-  }
-}
-
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-// An AVX2 clone next to the baseline one, chosen at load time. Same IEEE float32
-// operations in every lane and no FMA contraction: the bits do not depend on it.
-#define TR_CPU_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TR_CPU_CLONES
-#endif
-
-// acc[i] = min(acc[i], squared distance from pixel (px, py0 + i) to the primitive),
-// for i < n: segment_dist2 unrolled over a run of rows so it vectorises.
-TR_CPU_CLONES inline void span_min_dist2(float px, float py0, int n, float x0, float y0,
-                                         float x1, float y1, float* acc) {
-  const float ax = x0 - px;
-  const float ex = x1 - x0;
-  const float ey = y1 - y0;
-  const float ee = ex * ex + ey * ey;
-  // int (not int64) indices: their conversion to float vectorises.
-  if (ee > 0.0f) {
-    for (int i = 0; i < n; ++i) {
-      const float ay = y0 - (py0 + static_cast<float>(i));
-      const float t = clamp01(-(ax * ex + ay * ey) / ee);
-      const float cx = ax + t * ex;
-      const float cy = ay + t * ey;
-      acc[i] = min_f(acc[i], cx * cx + cy * cy);
-    }
-  } else {
-    for (int i = 0; i < n; ++i) {
-      const float ay = y0 - (py0 + static_cast<float>(i));
-      acc[i] = min_f(acc[i], ax * ax + ay * ay);
+  for (int64_t s = p.group_begin(ch); s < p.group_end(ch); ++s) {
+    const float* ys = p.ys + (b * p.num_series + s) * p.length;
+    for (int64_t j = 0; j < p.length; ++j) {
+      float x0, y0, x1, y1;
+      if (!primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1)) continue;
+      CpuPrimitive q;
+      // The slack covers the rounding of the distance and of the bounds below for
+      // pixels within reach + 1 of the axis.
+      q.reach = reach + cull_slack(fabsf(x0) + fabsf(x1) + 2.0f * (fabsf(y0) + fabsf(y1)) +
+                                   2.0f * reach + 2.0f);
+      const bool up = y0 <= y1;
+      const float xb = up ? x1 : x0;
+      q.xa = up ? x0 : x1;
+      q.ya = up ? y0 : y1;
+      q.yb = up ? y1 : y0;
+      // Clip in float before converting so huge coordinates never overflow int64.
+      const float lo = std::ceil(max_f(q.ya - q.reach, first));
+      const float hi = std::floor(min_f(q.yb + q.reach, last));
+      if (!(lo <= hi)) continue;
+      q.row_lo = static_cast<int64_t>(lo);
+      q.row_hi = static_cast<int64_t>(hi);
+      const float sx = q.yb > q.ya ? (xb - q.xa) / (q.yb - q.ya) : 0.0f;
+      const bool use_slope = q.yb > q.ya && is_finite(sx);
+      q.sx = use_slope ? sx : 0.0f;
+      q.x_lo = use_slope ? INFINITY : min_f(q.xa, xb);
+      q.x_hi = use_slope ? -INFINITY : max_f(q.xa, xb);
+      q.x0 = x0;
+      q.y0 = y0;
+      q.ex = x1 - x0;
+      q.ey = y1 - y0;
+      q.ee = q.ex * q.ex + q.ey * q.ey;
+      out[n++] = q;
     }
   }
+  return n;
 }
 
-// Runs of rows are computed in whole vectors: rows past a run are real pixels of
-// the same column, and a distance to a primitive that cannot reach a pixel never
-// changes its minimum where it matters (the pixel is background either way).
-constexpr int kCpuVector = 8;
-
-// Fills n elements of `bits` bytes each with one pattern, vectorised.
-template <typename U>
-TR_CPU_CLONES inline void fill_pattern(U* dst, int64_t n, U pattern) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = pattern;
+// Columns (as floats, inclusive) that primitive q can reach in row py: a pixel
+// within reach of the axis has its nearest axis point within reach in y, so in
+// the part of the axis with y in [py - reach, py + reach], and within reach in x
+// of that part. Branch-free: it runs once per row of every primitive. (The
+// rounding of x here is far below the slack in q.reach.)
+inline void cpu_primitive_columns(const CpuPrimitive& q, float py, float* col_lo, float* col_hi) {
+  const float t0 = min_f(max_f(py - q.reach, q.ya), q.yb);
+  const float t1 = max_f(min_f(py + q.reach, q.yb), q.ya);
+  const float x0 = q.xa + (t0 - q.ya) * q.sx;
+  const float x1 = q.xa + (t1 - q.ya) * q.sx;
+  *col_lo = min_f(min_f(x0, x1), q.x_lo) - q.reach;
+  *col_hi = max_f(max_f(x0, x1), q.x_hi) + q.reach;
 }
 
-// std::fill for any output type, through its bit pattern.
+// std::fill for any output type, through its bit pattern (vectorised by the
+// compiler for the instruction set of the includer).
 template <typename OutT>
 inline void fill_value(OutT* dst, int64_t n, OutT value) {
   if constexpr (sizeof(OutT) == 1) {
@@ -170,7 +156,8 @@ inline void fill_value(OutT* dst, int64_t n, OutT value) {
     static_assert(sizeof(U) == sizeof(OutT), "output types are 1, 2, 4 or 8 bytes");
     U pattern;
     std::memcpy(&pattern, &value, sizeof(U));
-    fill_pattern(reinterpret_cast<U*>(dst), n, pattern);
+    U* d = reinterpret_cast<U*>(dst);
+    for (int64_t i = 0; i < n; ++i) d[i] = pattern;
   }
 }
 
@@ -199,78 +186,101 @@ inline void stream_fence() {
 #endif
 }
 
-// vals[i] = pixel_value(p, acc[i]) for i < n, vectorised.
-TR_CPU_CLONES inline void pixel_values(const LineParams& p, const float* acc, int n, float* vals) {
-  for (int i = 0; i < n; ++i) vals[i] = pixel_value(p, acc[i]);
+// Whether a is strictly inkier than b when the ink is below the background
+// (kMin) or above it, compared as the output type's values.
+template <bool kMin, typename OutT>
+inline bool inkier(OutT a, OutT b) {
+  if constexpr (std::is_arithmetic_v<OutT>) {
+    return kMin ? a < b : a > b;
+  } else {
+    const float fa = static_cast<float>(a);
+    const float fb = static_cast<float>(b);
+    return kMin ? fa < fb : fa > fb;
+  }
 }
 
-// Largest squared distance that can still give coverage (a conservative bound:
-// sqrt is monotonic and the factor covers its rounding).
-inline float coverage_cutoff(const LineParams& p) {
-  const float r = p.reach();
-  return r * r * 1.000001f + 1e-30f;
+// The baseline copy of the raster, compiled with the includer's flags.
+namespace baseline {
+#include "render_line_cpu_isa.h"
+}  // namespace baseline
+
+// ---------------------------------------------------------------------------
+// Instruction sets. The AVX2 copy (kernels/cpu/render_line_cpu_avx2.cpp, built on
+// x86-64 with GCC or Clang) serves float32 and uint8 outputs; every other case,
+// and every CPU without AVX2, takes the baseline copy. All copies give the same
+// bits (tests/cpp/test_render_line_cpu.cpp runs each against the brute force).
+
+enum class CpuIsa { kBaseline = 0, kAvx2 = 1 };
+
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
+#define TR_HAVE_AVX2_KERNELS 1
+namespace avx2 {
+// Defined and instantiated (float, uint8_t) in kernels/cpu/render_line_cpu_avx2.cpp.
+template <typename OutT>
+void render_line_cpu_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
+                           int64_t row_begin, int64_t row_end, int64_t col_begin,
+                           int64_t col_end, CpuScratch scratch);
+}  // namespace avx2
+#endif
+
+inline const char* cpu_isa_name(CpuIsa isa) { return isa == CpuIsa::kAvx2 ? "avx2" : "baseline"; }
+
+// Whether this build and this CPU can run `isa`.
+inline bool cpu_isa_supported(CpuIsa isa) {
+  if (isa == CpuIsa::kBaseline) return true;
+#if defined(TR_HAVE_AVX2_KERNELS)
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
+namespace detail {
+// The active instruction set: the best supported one, or TORCH_RENDER_CPU_ISA
+// (baseline or avx2; an unsupported or unknown name falls back to the best).
+inline std::atomic<int>& cpu_isa_state() {
+  static std::atomic<int> state([] {
+    CpuIsa best = cpu_isa_supported(CpuIsa::kAvx2) ? CpuIsa::kAvx2 : CpuIsa::kBaseline;
+    if (const char* env = std::getenv("TORCH_RENDER_CPU_ISA")) {
+      if (std::strcmp(env, "baseline") == 0) best = CpuIsa::kBaseline;
+    }
+    return static_cast<int>(best);
+  }());
+  return state;
+}
+}  // namespace detail
+
+inline CpuIsa cpu_isa() { return static_cast<CpuIsa>(detail::cpu_isa_state().load()); }
+
+// Makes `isa` the active instruction set (tests); false if it is not supported.
+inline bool set_cpu_isa(CpuIsa isa) {
+  if (!cpu_isa_supported(isa)) return false;
+  detail::cpu_isa_state().store(static_cast<int>(isa));
+  return true;
 }
 
 // Renders the block rows [row_begin, row_end) x columns [col_begin, col_end) of
-// channel ch of image b into `plane`, the contiguous [H, W] plane of that channel:
-// background everywhere, then, column by column, the rows some primitive can
-// reach, each from the primitives that can reach it. `scratch` holds
-// col_end - col_begin ColumnBands and cpu_scratch_spans(p, col_begin, col_end)
-// PrimitiveSpans.
+// channel ch of image b into `plane`, the contiguous [H, W] plane of that channel,
+// writing nothing outside the block, with the active instruction set. `scratch`
+// holds cpu_scratch_primitives(p) CpuPrimitives (and optionally a tile).
 template <typename OutT>
 void render_line_cpu_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
                            int64_t row_begin, int64_t row_end, int64_t col_begin,
                            int64_t col_end, CpuScratch scratch) {
-  collect_spans(p, b, ch, row_begin, row_end, col_begin, col_end, scratch);
-  const OutT bg = Store<OutT>::convert(p.background);
-  const float cutoff = coverage_cutoff(p);
-  const int64_t cols = col_end - col_begin;
-  // Where a tile is drawn: the plane itself, or the scratch tile (then streamed).
-  OutT* const tile = static_cast<OutT*>(scratch.tile);
-  const int64_t stride = tile != nullptr ? cols : p.width;
-  float acc[kCpuTileRows + kCpuVector];
-  float vals[kCpuTileRows + kCpuVector];
-  for (int64_t r0 = row_begin; r0 < row_end; r0 += kCpuTileRows) {
-    const int64_t r1 = std::min(r0 + kCpuTileRows, row_end);
-    // Element (row, col) of the tile is at base[row * stride + col].
-    OutT* const base = tile != nullptr ? tile - r0 * stride - col_begin : plane;
-    for (int64_t row = r0; row < r1; ++row) fill_value(base + row * stride + col_begin, cols, bg);
-    for (int64_t col = col_begin; col < col_end; ++col) {
-      const ColumnBand& band = scratch.columns[col - col_begin];
-      const int64_t lo = std::max(r0, band.row_lo);
-      const int64_t hi = std::min(r1 - 1, band.row_hi);
-      if (lo > hi) continue;
-      const int n = static_cast<int>(hi - lo + 1);
-      const int padded = (n + kCpuVector - 1) / kCpuVector * kCpuVector;
-      for (int i = 0; i < padded + kCpuVector; ++i) acc[i] = INFINITY;
-      const float px = static_cast<float>(col);
-      for (int64_t k = band.span_begin; k < band.span_end; ++k) {
-        const PrimitiveSpan& sp = scratch.spans[k];
-        const int64_t a = std::max(lo, sp.row_lo);
-        const int64_t z = std::min(hi, sp.row_hi);
-        if (a > z) continue;
-        const int first = static_cast<int>(a - lo) / kCpuVector * kCpuVector;
-        const int last = static_cast<int>(z - lo) / kCpuVector * kCpuVector + kCpuVector;
-        span_min_dist2(px, static_cast<float>(lo + first), last - first, sp.x0, sp.y0, sp.x1,
-                       sp.y1, acc + first);
-      }
-      pixel_values(p, acc, padded, vals);
-      OutT* dst = base + lo * stride + col;
-      for (int i = 0; i < n; ++i) {
-        if (acc[i] <= cutoff) dst[i * stride] = Store<OutT>::convert(vals[i]);
-      }
-    }
-    if (tile != nullptr) {
-      for (int64_t row = r0; row < r1; ++row) {
-        stream_copy(plane + row * p.width + col_begin, tile + (row - r0) * cols,
-                    static_cast<size_t>(cols) * sizeof(OutT));
-      }
+#if defined(TR_HAVE_AVX2_KERNELS)
+  if constexpr (std::is_same_v<OutT, float> || std::is_same_v<OutT, uint8_t>) {
+    if (cpu_isa() == CpuIsa::kAvx2) {
+      avx2::render_line_cpu_block(p, plane, b, ch, row_begin, row_end, col_begin, col_end,
+                                  scratch);
+      return;
     }
   }
-  if (tile != nullptr) stream_fence();
+#endif
+  baseline::render_line_cpu_block(p, plane, b, ch, row_begin, row_end, col_begin, col_end,
+                                  scratch);
 }
 
-// All columns of rows [row_begin, row_end); `scratch` sized for cpu_scratch_spans(p).
+// All columns of rows [row_begin, row_end).
 template <typename OutT>
 void render_line_cpu_rows(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
                           int64_t row_begin, int64_t row_end, CpuScratch scratch) {
@@ -278,8 +288,7 @@ void render_line_cpu_rows(const LineParams& p, OutT* plane, int64_t b, int64_t c
 }
 
 // The whole op on one thread (tests and tools): points, then every plane. `out` is
-// [B, C, H, W] contiguous; `scratch` holds W ColumnBands and cpu_scratch_spans(p)
-// PrimitiveSpans.
+// [B, C, H, W] contiguous; `scratch` holds cpu_scratch_primitives(p) CpuPrimitives.
 template <typename T, typename OutT>
 void render_line_cpu_serial(const LineParams& p, const SeriesView<T>& in, OutT* out,
                             CpuScratch scratch) {

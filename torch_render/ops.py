@@ -97,6 +97,16 @@ def cuda_built() -> bool:
     return torch._C._dispatch_has_kernel_for_dispatch_key("torch_render::render_line", "CUDA")
 
 
+def cpu_isa() -> str:
+    """The instruction set of the CPU kernel in this process: ``"avx2"`` or ``"baseline"``.
+
+    Every copy gives the same bits. The best one the CPU supports is used, unless
+    the environment variable ``TORCH_RENDER_CPU_ISA=baseline`` was set before the
+    first render (for comparisons and debugging).
+    """
+    return torch.ops.torch_render._cpu_isa()
+
+
 def _line_output_shape(
     series: torch.Tensor, height: int, width: int, channels: bool, value_range: Optional[torch.Tensor]
 ) -> list[int]:

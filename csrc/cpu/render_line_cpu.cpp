@@ -19,9 +19,8 @@
 namespace torch_render {
 namespace {
 
-using kernels::ColumnBand;
+using kernels::CpuPrimitive;
 using kernels::LineParams;
-using kernels::PrimitiveSpan;
 
 // Row blocks per plane so that small batches of large images still use every thread.
 int64_t row_blocks(const LineParams& p, int64_t planes) {
@@ -32,58 +31,38 @@ int64_t row_blocks(const LineParams& p, int64_t planes) {
   return std::min(wanted, max_blocks);
 }
 
-// Scratch a thread keeps between calls; more than this is given back after use.
-constexpr size_t kKeptScratchBytes = size_t{8} << 20;
-// Outputs larger than this cannot stay in cache anyway: stream them (see CpuScratch).
-constexpr int64_t kStreamBytes = int64_t{4} << 20;
+// Outputs larger than this do not stay in this machine class's caches: stream them
+// (see CpuScratch). Below it, a reused output is written faster in cache.
+constexpr int64_t kStreamBytes = int64_t{32} << 20;
 
 template <typename OutT>
 void raster(const LineParams& p, OutT* out, bool fresh) {
   const int64_t planes = p.batch * p.channels();
   const int64_t blocks = row_blocks(p, planes);
   const int64_t block_rows = (p.height + blocks - 1) / blocks;
-  const int64_t strips = (p.width + kernels::kCpuBlockCols - 1) / kernels::kCpuBlockCols;
   const int64_t plane_size = p.height * p.width;
   // Streaming skips reading the output's old contents, but a fresh output has none
   // to read: its cost is page faults, which huge pages cut instead (measured slower
   // with streaming).
   const bool stream =
       !fresh && planes * plane_size * static_cast<int64_t>(sizeof(OutT)) > kStreamBytes;
-  // The scratch a block needs depends only on its columns: size it once per call.
-  int64_t max_spans = 0;
-  for (int64_t strip = 0; strip < strips; ++strip) {
-    const int64_t col_begin = strip * kernels::kCpuBlockCols;
-    const int64_t col_end = std::min(p.width, col_begin + kernels::kCpuBlockCols);
-    max_spans = std::max(max_spans, kernels::cpu_scratch_spans(p, col_begin, col_end));
-  }
-  const int64_t max_cols = std::min(p.width, kernels::kCpuBlockCols);
-  at::parallel_for(0, planes * blocks * strips, 1, [&](int64_t begin, int64_t end) {
-    // Cull data of one block; grows to the largest block seen, never per pixel.
-    static thread_local std::vector<ColumnBand> columns;
-    static thread_local std::vector<PrimitiveSpan> spans;
-    static thread_local std::vector<double> tile;  // doubles: aligned for every OutT
-    if (columns.size() < static_cast<size_t>(max_cols)) columns.resize(max_cols);
-    if (spans.size() < static_cast<size_t>(max_spans)) spans.resize(max_spans);
-    if (stream) {
-      const size_t tile_doubles =
-          static_cast<size_t>((kernels::kCpuTileRows * max_cols * sizeof(OutT) + 7) / 8);
-      if (tile.size() < tile_doubles) tile.resize(tile_doubles);
-    }
+  const auto primitives = static_cast<size_t>(kernels::cpu_scratch_primitives(p));
+  const auto tile_bytes = static_cast<size_t>(
+      kernels::cpu_tile_rows(p, static_cast<int64_t>(sizeof(OutT))) * p.width * sizeof(OutT));
+  at::parallel_for(0, planes * blocks, 1, [&](int64_t begin, int64_t end) {
+    // Scratch of this call (O(L) primitives, and one tile when streaming),
+    // allocated once per thread and call, never per block or pixel.
+    std::vector<CpuPrimitive> prims(primitives);
+    std::vector<double> tile(stream ? (tile_bytes + sizeof(double) - 1) / sizeof(double) : 0);
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t strip = item % strips;
-      const int64_t plane = item / (strips * blocks);
-      const int64_t row_begin = (item / strips % blocks) * block_rows;
+      const int64_t plane = item / blocks;
+      const int64_t row_begin = (item % blocks) * block_rows;
       const int64_t row_end = std::min(p.height, row_begin + block_rows);
-      const int64_t col_begin = strip * kernels::kCpuBlockCols;
-      const int64_t col_end = std::min(p.width, col_begin + kernels::kCpuBlockCols);
       if (row_begin >= row_end) continue;
       kernels::render_line_cpu_block(p, out + plane * plane_size, plane / p.channels(),
-                                     plane % p.channels(), row_begin, row_end, col_begin, col_end,
-                                     kernels::CpuScratch{columns.data(), spans.data(),
+                                     plane % p.channels(), row_begin, row_end, 0, p.width,
+                                     kernels::CpuScratch{prims.data(),
                                                          stream ? tile.data() : nullptr});
-    }
-    if (spans.capacity() * sizeof(PrimitiveSpan) > kKeptScratchBytes) {
-      std::vector<PrimitiveSpan>().swap(spans);
     }
   });
 }

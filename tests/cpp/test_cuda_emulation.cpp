@@ -81,9 +81,8 @@ std::vector<OutT> render_cpu(const Case& c, const Inputs& in) {
   const tk::LineParams p = make_params(c, in, xs, ys);
   const tk::SeriesView<double> view{in.series.data(), c.S * c.L, c.L, 1};
   std::vector<OutT> out(static_cast<size_t>(c.B * p.channels() * c.H * c.W));
-  std::vector<tk::ColumnBand> columns(static_cast<size_t>(c.W));
-  std::vector<tk::PrimitiveSpan> spans(static_cast<size_t>(tk::cpu_scratch_spans(p)) + 1);
-  tk::render_line_cpu_serial(p, view, out.data(), tk::CpuScratch{columns.data(), spans.data()});
+  std::vector<tk::CpuPrimitive> primitives(static_cast<size_t>(tk::cpu_scratch_primitives(p)));
+  tk::render_line_cpu_serial(p, view, out.data(), tk::CpuScratch{primitives.data()});
   return out;
 }
 
@@ -176,10 +175,9 @@ TEST(CudaEmulation, IndexArithmeticPast2To31) {
   // The last plane rendered alone by the CPU kernel.
   const int64_t last = c.B - 1;
   std::vector<float> plane(static_cast<size_t>(c.H * c.W));
-  std::vector<tk::ColumnBand> columns(static_cast<size_t>(c.W));
-  std::vector<tk::PrimitiveSpan> spans(static_cast<size_t>(tk::cpu_scratch_spans(p)) + 1);
+  std::vector<tk::CpuPrimitive> primitives(static_cast<size_t>(tk::cpu_scratch_primitives(p)));
   tk::render_line_cpu_rows(p, plane.data(), last, 0, 0, c.H,
-                           tk::CpuScratch{columns.data(), spans.data()});
+                           tk::CpuScratch{primitives.data()});
   int64_t inked = 0;
   for (int64_t e = last * c.H * c.W; e < numel; e += 37) {
     const float v = tk::raster_value(p, e);

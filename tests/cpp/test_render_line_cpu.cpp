@@ -219,12 +219,10 @@ LineParams make_params(const Case& c, std::vector<float>& xs, std::vector<float>
 
 // Exactly-sized scratch (so the sanitizer build catches any overrun).
 struct Scratch {
-  std::vector<ColumnBand> columns;
-  std::vector<PrimitiveSpan> spans;
+  std::vector<CpuPrimitive> primitives;
   explicit Scratch(const LineParams& p)
-      : columns(static_cast<size_t>(p.width)),
-        spans(static_cast<size_t>(std::max<int64_t>(cpu_scratch_spans(p), 0))) {}
-  CpuScratch view() { return CpuScratch{columns.data(), spans.data()}; }
+      : primitives(static_cast<size_t>(std::max<int64_t>(cpu_scratch_primitives(p), 0))) {}
+  CpuScratch view() { return CpuScratch{primitives.data()}; }
 };
 
 // Index and description of the first element where two outputs differ.
@@ -300,14 +298,15 @@ void check_case_typed(const Case& c, Rng& rng) {
         const int64_t r0 = rows[i], r1 = rows[i + 1], c0 = cols[j], c1 = cols[j + 1];
         const std::vector<OutT> before(plane, plane + plane_size);
         if (by_columns) {
-          std::vector<ColumnBand> columns(static_cast<size_t>(c1 - c0));
-          std::vector<PrimitiveSpan> spans(static_cast<size_t>(cpu_scratch_spans(p2, c0, c1)));
           // Half the blocks draw each tile in an exactly sized scratch tile and
           // stream it out (the path large outputs take).
           std::vector<OutT> tile;
-          if (rng.chance(0.5)) tile.resize(static_cast<size_t>(kCpuTileRows * (c1 - c0)));
+          if (rng.chance(0.5)) {
+            tile.resize(static_cast<size_t>(
+                cpu_tile_rows(p2, static_cast<int64_t>(sizeof(OutT))) * (c1 - c0)));
+          }
           render_line_cpu_block(p2, plane, b, ch, r0, r1, c0, c1,
-                                CpuScratch{columns.data(), spans.data(),
+                                CpuScratch{scratch.primitives.data(),
                                            tile.empty() ? nullptr : tile.data()});
         } else {
           render_line_cpu_rows(p2, plane, b, ch, r0, r1, scratch.view());
@@ -339,6 +338,28 @@ void check_case_typed(const Case& c, Rng& rng) {
   }
 }
 
+// The instruction sets whose copy of the raster runs on this machine.
+std::vector<CpuIsa> supported_isas() {
+  std::vector<CpuIsa> isas;
+  for (CpuIsa isa : {CpuIsa::kBaseline, CpuIsa::kAvx2}) {
+    if (cpu_isa_supported(isa)) isas.push_back(isa);
+  }
+  return isas;
+}
+
+// Makes `isa` active for one scope.
+class ScopedIsa {
+ public:
+  explicit ScopedIsa(CpuIsa isa) : saved_(cpu_isa()) { EXPECT_TRUE(set_cpu_isa(isa)); }
+  ~ScopedIsa() { set_cpu_isa(saved_); }
+  ScopedIsa(const ScopedIsa&) = delete;
+  ScopedIsa& operator=(const ScopedIsa&) = delete;
+
+ private:
+  CpuIsa saved_;
+};
+
+// Checks the case with every instruction set's copy of the raster.
 void check_case(const Case& c, Rng& rng) {
   SCOPED_TRACE(c.describe());
   auto run = [&](auto in_tag) {
@@ -349,10 +370,15 @@ void check_case(const Case& c, Rng& rng) {
       case OutType::kUint8: return check_case_typed<T, uint8_t>(c, rng);
     }
   };
-  if (c.in_type == InType::kFloat) {
-    run(float{});
-  } else {
-    run(double{});
+  for (CpuIsa isa : supported_isas()) {
+    SCOPED_TRACE(std::string("instruction set ") + cpu_isa_name(isa));
+    ScopedIsa scoped(isa);
+    if (c.in_type == InType::kFloat) {
+      run(float{});
+    } else {
+      run(double{});
+    }
+    if (::testing::Test::HasFatalFailure()) return;
   }
 }
 
@@ -719,6 +745,77 @@ TEST(RenderLineCpu, SegmentBetweenOutliersHasNoGap) {
     bool covered = false;
     for (int64_t col = 0; col <= 4; ++col) covered |= out[row * c.W + col] == 0.0f;
     EXPECT_TRUE(covered) << "gap at row " << row;
+  }
+}
+
+
+// The AVX2 copy of the raster is compared with the brute force by every check_case
+// above; this says whether it ran here.
+TEST(RenderLineCpuIsa, Avx2CopyRunsHere) {
+  if (!cpu_isa_supported(CpuIsa::kAvx2)) GTEST_SKIP() << "this build or CPU has no AVX2 copy";
+  ScopedIsa scoped(CpuIsa::kAvx2);
+  EXPECT_EQ(cpu_isa(), CpuIsa::kAvx2);
+}
+
+// Full-size charts (too large for the brute force): every instruction set's copy
+// gives the baseline's bits, for both output types it serves and both ink
+// directions, with and without antialiasing, whole planes and column blocks.
+TEST(RenderLineCpuIsa, FullSizeChartsAgreeAcrossInstructionSets) {
+  struct Size {
+    int64_t H, W, L;
+  };
+  for (const Size& z : {Size{500, 800, 100}, Size{224, 224, 100}, Size{64, 64, 100},
+                        Size{37, 1000, 500}, Size{300, 9, 50}}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      Case c = fixed_case("full size", 3, 1, z.L, z.H, z.W, variant == 3 ? 7.5f : 3.0f,
+                          variant != 1, false, Values::kWalk, Gaps::kSome,
+                          static_cast<uint64_t>(z.H * 7 + variant));
+      if (variant == 2) std::swap(c.background, c.foreground);  // light ink on dark
+      std::vector<float> data(c.buffer.begin(), c.buffer.end());
+      const SeriesView<float> in{data.data(), c.stride_b, c.stride_s, c.stride_l};
+      std::vector<float> xs, ys;
+      const LineParams p = make_params<float>(c, xs, ys);
+      Scratch scratch(p);
+      const size_t n = static_cast<size_t>(c.B * c.H * c.W);
+      auto render = [&](CpuIsa isa, auto tag, bool blocks) {
+        using OutT = decltype(tag);
+        ScopedIsa scoped(isa);
+        std::vector<OutT> out(n, static_cast<OutT>(7));
+        line_x_cpu(p);
+        line_points_cpu(p, in, 0, c.B);
+        for (int64_t b = 0; b < c.B; ++b) {
+          OutT* plane = out.data() + b * c.H * c.W;
+          if (!blocks) {
+            render_line_cpu_rows(p, plane, b, 0, 0, c.H, scratch.view());
+            continue;
+          }
+          // Column blocks of 5, 8 and 13 columns and the rest (narrower than a
+          // vector, exactly one, and ragged).
+          const int64_t cuts[] = {0, std::min<int64_t>(5, c.W), std::min<int64_t>(13, c.W),
+                                  std::min<int64_t>(26, c.W), c.W};
+          for (int k = 0; k + 1 < 5; ++k) {
+            if (cuts[k] < cuts[k + 1]) {
+              render_line_cpu_block(p, plane, b, 0, 0, c.H, cuts[k], cuts[k + 1], scratch.view());
+            }
+          }
+        }
+        return out;
+      };
+      for (CpuIsa isa : supported_isas()) {
+        for (bool blocks : {false, true}) {
+          SCOPED_TRACE(c.describe() + " isa " + cpu_isa_name(isa) + (blocks ? " blocks" : ""));
+          const std::vector<float> f = render(isa, float{}, blocks);
+          const std::vector<float> f0 = render(CpuIsa::kBaseline, float{}, false);
+          ASSERT_EQ(std::memcmp(f.data(), f0.data(), n * sizeof(float)), 0)
+              << first_difference(c, f, f0);
+          const std::vector<uint8_t> u = render(isa, uint8_t{}, blocks);
+          const std::vector<uint8_t> u0 = render(CpuIsa::kBaseline, uint8_t{}, false);
+          ASSERT_EQ(std::memcmp(u.data(), u0.data(), n), 0) << first_difference(c, u, u0);
+          // Not a blank image: the line is there.
+          ASSERT_GT(std::count(f.begin(), f.end(), c.foreground), 0);
+        }
+      }
+    }
   }
 }
 

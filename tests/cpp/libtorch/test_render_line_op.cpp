@@ -95,15 +95,14 @@ at::Tensor reference(const at::Tensor& series, int64_t height, int64_t width, co
   std::vector<float> xs(p.length), ys(p.batch * p.num_series * p.length);
   p.xs = xs.data();
   p.ys = ys.data();
-  std::vector<kernels::ColumnBand> columns(width);
-  std::vector<kernels::PrimitiveSpan> spans(kernels::cpu_scratch_spans(p));
+  std::vector<kernels::CpuPrimitive> primitives(kernels::cpu_scratch_primitives(p));
   const int64_t C = o.channels ? p.num_series : 1;
   at::Tensor out = at::empty({p.batch, C, height, width},
                              at::TensorOptions().dtype(c10::CppTypeToScalarType<OutT>::value));
   const kernels::SeriesView<T> in{s3.const_data_ptr<T>(), s3.stride(0), s3.stride(1),
                                   s3.stride(2)};
   kernels::render_line_cpu_serial(p, in, out.mutable_data_ptr<OutT>(),
-                                  kernels::CpuScratch{columns.data(), spans.data()});
+                                  kernels::CpuScratch{primitives.data()});
   return out;
 }
 

@@ -1,0 +1,271 @@
+// The CPU raster of render_line, compiled once per instruction set.
+//
+// No include guard on purpose: render_line_cpu.h includes this file inside
+// namespace kernels::baseline, and kernels/cpu/render_line_cpu_avx2.cpp includes
+// it again inside kernels::avx2 under `#pragma GCC target("avx2")` with
+// TR_CPU_AVX2 defined, so the copies never share a symbol. Everything it uses
+// from outside comes from render_line_cpu.h, which the includer has included
+// before (so those helpers keep the baseline target and are inlined here).
+//
+// The loops are plain C++ that the compiler vectorises for the target: every lane
+// does the same IEEE float32 operations as the model (no FMA contraction), so
+// every copy gives the same bits.
+
+// Columns below this bound convert to float through int32, which vectorises.
+constexpr int64_t kVectorColumnLimit = int64_t{1} << 30;
+
+// pixel_value with its constants hoisted out of the pixel loop.
+template <bool kAntialias>
+struct Shade {
+  const LineParams& params;
+  float half_width, full, fg, bg, diff, lo, hi;
+  explicit Shade(const LineParams& p)
+      : params(p),
+        half_width(p.half_width),
+        full(p.half_width + 0.5f),
+        fg(p.foreground),
+        bg(p.background),
+        diff(p.foreground - p.background),
+        lo(min_f(p.background, p.foreground)),
+        hi(max_f(p.background, p.foreground)) {}
+  float operator()(float dist2) const {
+    const float d = sqrtf(dist2);
+    const float a = kAntialias ? clamp01(full - d) : (d <= half_width ? 1.0f : 0.0f);
+    const float v = bg + a * diff;
+    const float clamped = v < lo ? lo : (v > hi ? hi : v);
+    return a == 1.0f ? fg : clamped;
+  }
+};
+
+// Shades V consecutive columns [col, col + V) of one row with primitive q: the
+// segment_dist2 of each pixel (ay = y0 - py and ay * ey are the row's), its value,
+// and the inkier of that and what dst holds.
+template <int V, bool kSegment, bool kMin, bool kAntialias, typename Col, typename OutT>
+inline void shade_run(const CpuPrimitive& q, const Shade<kAntialias>& shade, float ay, float ayey,
+                      Col col, OutT* dst) {
+  // Locals, so the compiler sees that nothing in the loop changes them.
+  const float x0 = q.x0, ex = q.ex, ey = q.ey, ee = q.ee;
+  const Shade<kAntialias> sh = shade;
+  for (int i = 0; i < V; ++i) {
+    const float ax = x0 - static_cast<float>(col + static_cast<Col>(i));
+    const float t = kSegment ? clamp01(-(ax * ex + ayey) / ee) : 0.0f;
+    const float cx = ax + t * ex;
+    const float cy = ay + t * ey;
+    const OutT v = Store<OutT>::convert(sh(cx * cx + cy * cy));
+    const OutT old = dst[i];
+    dst[i] = inkier<kMin>(v, old) ? v : old;
+  }
+}
+
+#if defined(TR_CPU_AVX2)
+// The same run with AVX2 intrinsics, 8 columns, for float32 and uint8 outputs.
+// Each step is the model's float32 operation; min/max are used only where their
+// IEEE definition (a < b ? a : b, a > b ? a : b) is the comparison the model
+// writes, with the operands in that order, so the bits are the scalar ones.
+struct Avx2Shade {
+  __m256 full, half_width, fg, bg, diff, lo, hi, zero, one, sign, u8_scale, u8_max;
+  explicit Avx2Shade(const LineParams& p)
+      : full(_mm256_set1_ps(p.half_width + 0.5f)),
+        half_width(_mm256_set1_ps(p.half_width)),
+        fg(_mm256_set1_ps(p.foreground)),
+        bg(_mm256_set1_ps(p.background)),
+        diff(_mm256_set1_ps(p.foreground - p.background)),
+        lo(_mm256_set1_ps(min_f(p.background, p.foreground))),
+        hi(_mm256_set1_ps(max_f(p.background, p.foreground))),
+        zero(_mm256_setzero_ps()),
+        one(_mm256_set1_ps(1.0f)),
+        sign(_mm256_set1_ps(-0.0f)),
+        u8_scale(_mm256_set1_ps(255.0f)),
+        u8_max(_mm256_set1_ps(255.0f)) {}
+};
+
+template <bool kSegment, bool kAntialias>
+inline __m256 avx2_values(const Avx2Shade& s, __m256 x0, __m256 ex, __m256 ey, __m256 ee,
+                          __m256 ay, __m256 ayey, __m256i col) {
+  const __m256 ax = _mm256_sub_ps(x0, _mm256_cvtepi32_ps(col));
+  __m256 cx = ax;
+  __m256 cy = ay;
+  if (kSegment) {
+    // t = clamp01(-(ax * ex + ay * ey) / ee)
+    const __m256 dot = _mm256_add_ps(_mm256_mul_ps(ax, ex), ayey);
+    __m256 t = _mm256_div_ps(_mm256_xor_ps(dot, s.sign), ee);
+    t = _mm256_min_ps(_mm256_max_ps(t, s.zero), s.one);
+    cx = _mm256_add_ps(ax, _mm256_mul_ps(t, ex));
+    cy = _mm256_add_ps(ay, _mm256_mul_ps(t, ey));
+  }
+  // (t = 0: ax + 0 * ex differs from ax at most in the sign of a zero, which the
+  // square drops.)
+  const __m256 d = _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(cx, cx), _mm256_mul_ps(cy, cy)));
+  const __m256 a =
+      kAntialias ? _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(s.full, d), s.zero), s.one)
+                 : _mm256_and_ps(_mm256_cmp_ps(d, s.half_width, _CMP_LE_OQ), s.one);
+  // v < lo ? lo : (v > hi ? hi : v), then full coverage is exactly the foreground.
+  const __m256 v = _mm256_add_ps(s.bg, _mm256_mul_ps(a, s.diff));
+  const __m256 clamped = _mm256_min_ps(s.hi, _mm256_max_ps(s.lo, v));
+  return _mm256_blendv_ps(clamped, s.fg, _mm256_cmp_ps(a, s.one, _CMP_EQ_OQ));
+}
+
+template <bool kSegment, bool kMin, bool kAntialias, typename OutT>
+inline void avx2_run(const Avx2Shade& s, __m256 x0, __m256 ex, __m256 ey, __m256 ee, __m256 ay,
+                     __m256 ayey, int32_t col, OutT* dst) {
+  const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(col),
+                                        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256 v = avx2_values<kSegment, kAntialias>(s, x0, ex, ey, ee, ay, ayey, cols);
+  if constexpr (std::is_same_v<OutT, float>) {
+    const __m256 old = _mm256_loadu_ps(dst);
+    _mm256_storeu_ps(dst, kMin ? _mm256_min_ps(v, old) : _mm256_max_ps(v, old));
+  } else {
+    // Store<uint8_t>: rint(255 v) (current rounding mode, as rintf), clamped to
+    // [0, 255] as q > 0 ? (q < 255 ? q : 255) : 0, then converted.
+    __m256 q = _mm256_round_ps(_mm256_mul_ps(s.u8_scale, v), _MM_FROUND_CUR_DIRECTION);
+    q = _mm256_min_ps(_mm256_max_ps(q, s.zero), s.u8_max);
+    const __m256i i32 = _mm256_cvttps_epi32(q);
+    const __m128i i16 = _mm_packus_epi32(_mm256_castsi256_si128(i32),
+                                         _mm256_extracti128_si256(i32, 1));
+    const __m128i u8 = _mm_packus_epi16(i16, i16);
+    const __m128i old = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(dst));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst),
+                     kMin ? _mm_min_epu8(u8, old) : _mm_max_epu8(u8, old));
+  }
+}
+#endif  // TR_CPU_AVX2
+
+// The run of columns [c, c_end) that a primitive shades in one row, and the
+// row's terms of segment_dist2.
+struct RowRun {
+  int64_t c, c_end;
+  float ay, ayey;
+};
+
+// Rows [row_lo, row_hi] of primitive q within columns [col_begin, col_end);
+// element (row, col) is base[row * stride + col]. Runs are whole vectors of 8
+// columns, moved left at the block's right edge: shading a pixel twice, or a
+// pixel the primitive does not reach, leaves it as it should be.
+template <bool kSegment, bool kMin, bool kAntialias, typename OutT>
+void shade_rows(const CpuPrimitive& q, const Shade<kAntialias>& shade, int64_t row_lo,
+                int64_t row_hi, int64_t col_begin, int64_t col_end, OutT* base, int64_t stride) {
+  constexpr int V = 8;
+  const float first = static_cast<float>(col_begin);
+  const float last = static_cast<float>(col_end - 1);
+  const bool vector = col_end - col_begin >= V && col_end <= kVectorColumnLimit;
+  // The run of `row`; false if the primitive reaches no column of the block there.
+  auto run_of = [&](int64_t row, RowRun* r) {
+    const float py = static_cast<float>(row);
+    float lo, hi;
+    cpu_primitive_columns(q, py, &lo, &hi);
+    lo = std::ceil(max_f(lo, first));
+    hi = std::floor(min_f(hi, last));
+    if (!(lo <= hi)) return false;
+    r->c = static_cast<int64_t>(lo);
+    r->c_end = static_cast<int64_t>(hi) + 1;
+    r->ay = q.y0 - py;
+    r->ayey = r->ay * q.ey;
+    return true;
+  };
+  // One row in runs of V columns with the portable loop.
+  auto generic_row = [&](int64_t row, RowRun r) {
+    OutT* const dst = base + row * stride;
+    if (!vector) {
+      for (int64_t c = r.c; c < r.c_end; ++c) {
+        shade_run<1, kSegment, kMin, kAntialias, int64_t>(q, shade, r.ay, r.ayey, c, dst + c);
+      }
+      return;
+    }
+    for (int64_t c = r.c; c < r.c_end;) {
+      const int64_t s = std::min(c, col_end - V);
+      shade_run<V, kSegment, kMin, kAntialias, int32_t>(q, shade, r.ay, r.ayey,
+                                                        static_cast<int32_t>(s), dst + s);
+      c = s + V;
+    }
+  };
+#if defined(TR_CPU_AVX2)
+  if constexpr (std::is_same_v<OutT, float> || std::is_same_v<OutT, uint8_t>) {
+    if (vector) {
+      const Avx2Shade simd(shade.params);
+      const __m256 x0 = _mm256_set1_ps(q.x0), ex = _mm256_set1_ps(q.ex),
+                   ey = _mm256_set1_ps(q.ey), ee = _mm256_set1_ps(q.ee);
+      auto avx2_row = [&](int64_t row, RowRun r) {
+        OutT* const dst = base + row * stride;
+        const __m256 ay = _mm256_set1_ps(r.ay), ayey = _mm256_set1_ps(r.ayey);
+        for (int64_t c = r.c; c < r.c_end;) {
+          const int64_t s = std::min(c, col_end - V);
+          avx2_run<kSegment, kMin, kAntialias>(simd, x0, ex, ey, ee, ay, ayey,
+                                               static_cast<int32_t>(s), dst + s);
+          c = s + V;
+        }
+      };
+      for (int64_t row = row_lo; row <= row_hi; ++row) {
+        RowRun r;
+        if (run_of(row, &r)) avx2_row(row, r);
+      }
+      return;
+    }
+  }
+#endif
+  for (int64_t row = row_lo; row <= row_hi; ++row) {
+    RowRun r;
+    if (run_of(row, &r)) generic_row(row, r);
+  }
+}
+
+template <bool kMin, bool kAntialias, typename OutT>
+void render_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch, int64_t row_begin,
+                  int64_t row_end, int64_t col_begin, int64_t col_end, CpuScratch scratch) {
+  const int64_t n = cpu_primitives(p, b, ch, row_begin, row_end, scratch.primitives);
+  const OutT bg = Store<OutT>::convert(p.background);
+  const Shade<kAntialias> shade(p);
+  const int64_t cols = col_end - col_begin;
+  const int64_t tile_rows = cpu_tile_rows(p, static_cast<int64_t>(sizeof(OutT)));
+  // Where a tile is drawn: the plane itself, or the scratch tile (then streamed).
+  OutT* const tile = static_cast<OutT*>(scratch.tile);
+  const int64_t stride = tile != nullptr ? cols : p.width;
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += tile_rows) {
+    const int64_t r1 = std::min(r0 + tile_rows, row_end);
+    // Element (row, col) of the tile is at base[row * stride + col].
+    OutT* const base = tile != nullptr ? tile - r0 * stride - col_begin : plane;
+    for (int64_t row = r0; row < r1; ++row) fill_value(base + row * stride + col_begin, cols, bg);
+    for (int64_t k = 0; k < n; ++k) {
+      const CpuPrimitive& q = scratch.primitives[k];
+      const int64_t lo = std::max(r0, q.row_lo);
+      const int64_t hi = std::min(r1 - 1, q.row_hi);
+      if (lo > hi) continue;
+      // segment_dist2 takes t = 0 unless ee > 0 (dots, and segments so short
+      // that ee underflows).
+      if (q.ee > 0.0f) {
+        shade_rows<true, kMin>(q, shade, lo, hi, col_begin, col_end, base, stride);
+      } else {
+        shade_rows<false, kMin>(q, shade, lo, hi, col_begin, col_end, base, stride);
+      }
+    }
+    if (tile != nullptr) {
+      for (int64_t row = r0; row < r1; ++row) {
+        stream_copy(plane + row * p.width + col_begin, tile + (row - r0) * cols,
+                    static_cast<size_t>(cols) * sizeof(OutT));
+      }
+    }
+  }
+  if (tile != nullptr) stream_fence();
+}
+
+// Renders the block rows [row_begin, row_end) x columns [col_begin, col_end) of
+// channel ch of image b into `plane`, the contiguous [H, W] plane of that channel,
+// writing nothing outside the block. `scratch` holds cpu_scratch_primitives(p)
+// CpuPrimitives (and optionally a tile, see CpuScratch).
+template <typename OutT>
+void render_line_cpu_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch,
+                           int64_t row_begin, int64_t row_end, int64_t col_begin,
+                           int64_t col_end, CpuScratch scratch) {
+  // Ink below the background keeps the smaller value (equal colours: either).
+  const bool ink_min = p.foreground <= p.background;
+  if (ink_min) {
+    if (p.antialias) {
+      render_block<true, true>(p, plane, b, ch, row_begin, row_end, col_begin, col_end, scratch);
+    } else {
+      render_block<true, false>(p, plane, b, ch, row_begin, row_end, col_begin, col_end, scratch);
+    }
+  } else if (p.antialias) {
+    render_block<false, true>(p, plane, b, ch, row_begin, row_end, col_begin, col_end, scratch);
+  } else {
+    render_block<false, false>(p, plane, b, ch, row_begin, row_end, col_begin, col_end, scratch);
+  }
+}
