@@ -187,6 +187,9 @@ class OpFresh(Method):
 
     def step(self):
         c = self.c
+        # Free the previous output first, as the fresh-fill floor does (keeping it
+        # alive makes the allocator map and fault in new memory on every call).
+        self.last = None
         self.last = torch_render.render_line(c.series, c.height, c.width, line_width=LINE_WIDTH, dtype=c.torch_dtype)
 
     def result(self):

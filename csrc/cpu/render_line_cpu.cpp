@@ -1,5 +1,6 @@
 // render_line on the CPU: at::parallel_for over images for the points pass and
-// over (image, channel, row block, column block) for the raster pass.
+// over (image, channel, row block) for the raster pass, which runs the best
+// instruction-set copy of the kernel (kernels/render_line_cpu.h).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
