@@ -63,7 +63,7 @@ inline void shade_run(const CpuPrimitive& q, const Shade<kAntialias>& shade, flo
 // IEEE definition (a < b ? a : b, a > b ? a : b) is the comparison the model
 // writes, with the operands in that order, so the bits are the scalar ones.
 struct Avx2Shade {
-  __m256 full, half_width, fg, bg, diff, lo, hi, zero, one, sign, u8_scale, u8_max;
+  __m256 full, half_width, fg, bg, diff, lo, hi, zero, one, sign, u8_scale;
   explicit Avx2Shade(const LineParams& p)
       : full(_mm256_set1_ps(p.half_width + 0.5f)),
         half_width(_mm256_set1_ps(p.half_width)),
@@ -75,8 +75,7 @@ struct Avx2Shade {
         zero(_mm256_setzero_ps()),
         one(_mm256_set1_ps(1.0f)),
         sign(_mm256_set1_ps(-0.0f)),
-        u8_scale(_mm256_set1_ps(255.0f)),
-        u8_max(_mm256_set1_ps(255.0f)) {}
+        u8_scale(_mm256_set1_ps(255.0f)) {}
 };
 
 template <bool kSegment, bool kAntialias>
@@ -118,7 +117,7 @@ inline void avx2_run(const Avx2Shade& s, __m256 x0, __m256 ex, __m256 ey, __m256
     // Store<uint8_t>: rint(255 v) (current rounding mode, as rintf), clamped to
     // [0, 255] as q > 0 ? (q < 255 ? q : 255) : 0, then converted.
     __m256 q = _mm256_round_ps(_mm256_mul_ps(s.u8_scale, v), _MM_FROUND_CUR_DIRECTION);
-    q = _mm256_min_ps(_mm256_max_ps(q, s.zero), s.u8_max);
+    q = _mm256_min_ps(_mm256_max_ps(q, s.zero), s.u8_scale);  // 255
     const __m256i i32 = _mm256_cvttps_epi32(q);
     const __m128i i16 = _mm_packus_epi32(_mm256_castsi256_si128(i32),
                                          _mm256_extracti128_si256(i32, 1));
