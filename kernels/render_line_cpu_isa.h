@@ -14,14 +14,46 @@
 // Columns below this bound convert to float through int32, which vectorises.
 constexpr int64_t kVectorColumnLimit = int64_t{1} << 30;
 
+#if defined(TR_CPU_AVX2)
+// Shade's constants as AVX2 vectors.
+struct Avx2Shade {
+  __m256 full, half_width, fg, bg, diff, lo, hi, zero, one, u8_scale;
+  // Whether bg + a * diff needs neither the clamp to [lo, hi] nor the foreground
+  // at full coverage: bg + diff is exactly fg (black on white, and most colours),
+  // so by monotonicity in a every value already lies between bg and fg. And
+  // whether those values lie in [0, 1], where uint8's clamp does nothing.
+  bool exact, unit;
+  explicit Avx2Shade(const LineParams& p)
+      : full(_mm256_set1_ps(p.half_width + 0.5f)),
+        half_width(_mm256_set1_ps(p.half_width)),
+        fg(_mm256_set1_ps(p.foreground)),
+        bg(_mm256_set1_ps(p.background)),
+        diff(_mm256_set1_ps(p.foreground - p.background)),
+        lo(_mm256_set1_ps(min_f(p.background, p.foreground))),
+        hi(_mm256_set1_ps(max_f(p.background, p.foreground))),
+        zero(_mm256_setzero_ps()),
+        one(_mm256_set1_ps(1.0f)),
+        u8_scale(_mm256_set1_ps(255.0f)) {
+    const float fg_s = p.foreground, bg_s = p.background;
+    const float full_ink = bg_s + (fg_s - bg_s);
+    exact = is_finite(fg_s) && is_finite(bg_s) &&
+            std::memcmp(&full_ink, &fg_s, sizeof(float)) == 0;
+    unit = min_f(bg_s, fg_s) >= 0.0f && max_f(bg_s, fg_s) <= 1.0f;
+  }
+  // Whether avx2_run may take its plain path for OutT.
+  template <typename OutT>
+  bool plain() const {
+    return exact && (std::is_same_v<OutT, float> || unit);
+  }
+};
+#endif
+
 // pixel_value with its constants hoisted out of the pixel loop.
 template <bool kAntialias>
 struct Shade {
-  const LineParams& params;
   float half_width, full, fg, bg, diff, lo, hi;
   explicit Shade(const LineParams& p)
-      : params(p),
-        half_width(p.half_width),
+      : half_width(p.half_width),
         full(p.half_width + 0.5f),
         fg(p.foreground),
         bg(p.background),
@@ -35,6 +67,18 @@ struct Shade {
     const float clamped = v < lo ? lo : (v > hi ? hi : v);
     return a == 1.0f ? fg : clamped;
   }
+};
+
+// The constants of one call's shading, made once per block.
+template <bool kAntialias>
+struct Shaders {
+  Shade<kAntialias> scalar;
+#if defined(TR_CPU_AVX2)
+  Avx2Shade simd;
+  explicit Shaders(const LineParams& p) : scalar(p), simd(p) {}
+#else
+  explicit Shaders(const LineParams& p) : scalar(p) {}
+#endif
 };
 
 // Shades V consecutive columns [col, col + V) of one row with primitive q: the
@@ -62,32 +106,32 @@ inline void shade_run(const CpuPrimitive& q, const Shade<kAntialias>& shade, flo
 // Each step is the model's float32 operation; min/max are used only where their
 // IEEE definition (a < b ? a : b, a > b ? a : b) is the comparison the model
 // writes, with the operands in that order, so the bits are the scalar ones.
-struct Avx2Shade {
-  __m256 full, half_width, fg, bg, diff, lo, hi, zero, one, sign, u8_scale;
-  explicit Avx2Shade(const LineParams& p)
-      : full(_mm256_set1_ps(p.half_width + 0.5f)),
-        half_width(_mm256_set1_ps(p.half_width)),
-        fg(_mm256_set1_ps(p.foreground)),
-        bg(_mm256_set1_ps(p.background)),
-        diff(_mm256_set1_ps(p.foreground - p.background)),
-        lo(_mm256_set1_ps(min_f(p.background, p.foreground))),
-        hi(_mm256_set1_ps(max_f(p.background, p.foreground))),
-        zero(_mm256_setzero_ps()),
-        one(_mm256_set1_ps(1.0f)),
-        sign(_mm256_set1_ps(-0.0f)),
-        u8_scale(_mm256_set1_ps(255.0f)) {}
+
+// The columns' ax = x0 - px and ax * ex; they depend on the columns only, so a run
+// that keeps its columns over several rows computes them once.
+struct Avx2Columns {
+  __m256 ax, axex;
 };
 
-template <bool kSegment, bool kAntialias>
-inline __m256 avx2_values(const Avx2Shade& s, __m256 x0, __m256 ex, __m256 ey, __m256 ee,
-                          __m256 ay, __m256 ayey, __m256i col) {
-  const __m256 ax = _mm256_sub_ps(x0, _mm256_cvtepi32_ps(col));
+inline Avx2Columns avx2_columns(__m256 x0, __m256 ex, int32_t col) {
+  const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(col),
+                                        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256 ax = _mm256_sub_ps(x0, _mm256_cvtepi32_ps(cols));
+  return {ax, _mm256_mul_ps(ax, ex)};
+}
+
+// The values of 8 pixels of one row. `nee` is -ee: -(dot) / ee and dot / -ee are
+// the same IEEE quotient (division rounds symmetrically), one negation fewer.
+template <bool kSegment, bool kAntialias, bool kPlain>
+inline __m256 avx2_values(const Avx2Shade& s, Avx2Columns c, __m256 ex, __m256 ey, __m256 nee,
+                          __m256 ay, __m256 ayey) {
+  const __m256 ax = c.ax;
   __m256 cx = ax;
   __m256 cy = ay;
   if (kSegment) {
     // t = clamp01(-(ax * ex + ay * ey) / ee)
-    const __m256 dot = _mm256_add_ps(_mm256_mul_ps(ax, ex), ayey);
-    __m256 t = _mm256_div_ps(_mm256_xor_ps(dot, s.sign), ee);
+    const __m256 dot = _mm256_add_ps(c.axex, ayey);
+    __m256 t = _mm256_div_ps(dot, nee);
     t = _mm256_min_ps(_mm256_max_ps(t, s.zero), s.one);
     cx = _mm256_add_ps(ax, _mm256_mul_ps(t, ex));
     cy = _mm256_add_ps(ay, _mm256_mul_ps(t, ey));
@@ -98,26 +142,26 @@ inline __m256 avx2_values(const Avx2Shade& s, __m256 x0, __m256 ex, __m256 ey, _
   const __m256 a =
       kAntialias ? _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(s.full, d), s.zero), s.one)
                  : _mm256_and_ps(_mm256_cmp_ps(d, s.half_width, _CMP_LE_OQ), s.one);
-  // v < lo ? lo : (v > hi ? hi : v), then full coverage is exactly the foreground.
   const __m256 v = _mm256_add_ps(s.bg, _mm256_mul_ps(a, s.diff));
+  if (kPlain) return v;  // see Avx2Shade::exact
+  // v < lo ? lo : (v > hi ? hi : v), then full coverage is exactly the foreground.
   const __m256 clamped = _mm256_min_ps(s.hi, _mm256_max_ps(s.lo, v));
   return _mm256_blendv_ps(clamped, s.fg, _mm256_cmp_ps(a, s.one, _CMP_EQ_OQ));
 }
 
-template <bool kSegment, bool kMin, bool kAntialias, typename OutT>
-inline void avx2_run(const Avx2Shade& s, __m256 x0, __m256 ex, __m256 ey, __m256 ee, __m256 ay,
-                     __m256 ayey, int32_t col, OutT* dst) {
-  const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(col),
-                                        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  const __m256 v = avx2_values<kSegment, kAntialias>(s, x0, ex, ey, ee, ay, ayey, cols);
+template <bool kSegment, bool kMin, bool kAntialias, bool kPlain, typename OutT>
+inline void avx2_run(const Avx2Shade& s, Avx2Columns c, __m256 ex, __m256 ey, __m256 nee,
+                     __m256 ay, __m256 ayey, OutT* dst) {
+  const __m256 v = avx2_values<kSegment, kAntialias, kPlain>(s, c, ex, ey, nee, ay, ayey);
   if constexpr (std::is_same_v<OutT, float>) {
     const __m256 old = _mm256_loadu_ps(dst);
     _mm256_storeu_ps(dst, kMin ? _mm256_min_ps(v, old) : _mm256_max_ps(v, old));
   } else {
     // Store<uint8_t>: rint(255 v) (current rounding mode, as rintf), clamped to
-    // [0, 255] as q > 0 ? (q < 255 ? q : 255) : 0, then converted.
+    // [0, 255] as q > 0 ? (q < 255 ? q : 255) : 0, then converted. In the plain
+    // path v is in [0, 1], so q already is.
     __m256 q = _mm256_round_ps(_mm256_mul_ps(s.u8_scale, v), _MM_FROUND_CUR_DIRECTION);
-    q = _mm256_min_ps(_mm256_max_ps(q, s.zero), s.u8_scale);  // 255
+    if (!kPlain) q = _mm256_min_ps(_mm256_max_ps(q, s.zero), s.u8_scale);  // 255
     const __m256i i32 = _mm256_cvttps_epi32(q);
     const __m128i i16 = _mm_packus_epi32(_mm256_castsi256_si128(i32),
                                          _mm256_extracti128_si256(i32, 1));
@@ -129,82 +173,132 @@ inline void avx2_run(const Avx2Shade& s, __m256 x0, __m256 ex, __m256 ey, __m256
 }
 #endif  // TR_CPU_AVX2
 
-// The run of columns [c, c_end) that a primitive shades in one row, and the
-// row's terms of segment_dist2.
-struct RowRun {
+// Rows of a primitive taken together when all its rows do not fit one vector.
+constexpr int64_t kChunkRows = 8;
+
+// Walks rows [row_lo, row_hi] of primitive q within columns [col_begin,
+// col_end): calls fixed(r0, r1, c) for chunks of rows that all fit the V
+// columns from c, and each_row(row, c, c_end) for every row of the others with
+// that row's columns (non-empty). cpu_primitive_columns is monotone in the row
+// (each of its float steps is), so the columns of rows [r0, r1] are the union of
+// those of r0 and r1. The primitive's rows go first as one chunk (steep or
+// short primitives fit), else in chunks of kChunkRows.
+template <int V, typename Fixed, typename EachRow>
+inline void for_each_chunk(const CpuPrimitive& q, int64_t row_lo, int64_t row_hi,
+                           int64_t col_begin, int64_t col_end, Fixed&& fixed,
+                           EachRow&& each_row) {
+  const float first = static_cast<float>(col_begin);
+  const float last = static_cast<float>(col_end - 1);
+  // Columns [*c, *c_end) that q can reach in rows [r0, r1]; false if none.
+  auto columns = [&](int64_t r0, int64_t r1, int64_t* c, int64_t* c_end) {
+    float lo0, hi0, lo1, hi1;
+    cpu_primitive_columns(q, static_cast<float>(r0), &lo0, &hi0);
+    cpu_primitive_columns(q, static_cast<float>(r1), &lo1, &hi1);
+    const float lo = std::ceil(max_f(min_f(lo0, lo1), first));
+    const float hi = std::floor(min_f(max_f(hi0, hi1), last));
+    if (!(lo <= hi)) return false;
+    *c = static_cast<int64_t>(lo);
+    *c_end = static_cast<int64_t>(hi) + 1;
+    return true;
+  };
   int64_t c, c_end;
-  float ay, ayey;
-};
+  if (columns(row_lo, row_hi, &c, &c_end) && c_end - c <= V) {
+    fixed(row_lo, row_hi, c);
+    return;
+  }
+  for (int64_t r0 = row_lo; r0 <= row_hi; r0 += kChunkRows) {
+    const int64_t r1 = std::min(r0 + kChunkRows - 1, row_hi);
+    if (!columns(r0, r1, &c, &c_end)) continue;
+    if (c_end - c <= V) {
+      fixed(r0, r1, c);
+      continue;
+    }
+    for (int64_t row = r0; row <= r1; ++row) {
+      if (columns(row, row, &c, &c_end)) each_row(row, c, c_end);
+    }
+  }
+}
+
+#if defined(TR_CPU_AVX2)
+// shade_rows in a block at least 8 columns wide, with AVX2.
+template <bool kSegment, bool kMin, bool kAntialias, bool kPlain, typename OutT>
+void avx2_shade_rows(const CpuPrimitive& q, const Avx2Shade& simd, int64_t row_lo,
+                     int64_t row_hi, int64_t col_begin, int64_t col_end, OutT* base,
+                     int64_t stride) {
+  constexpr int V = 8;
+  const __m256 x0 = _mm256_set1_ps(q.x0), ey = _mm256_set1_ps(q.ey), ex = _mm256_set1_ps(q.ex),
+               nee = _mm256_set1_ps(-q.ee);
+  // Columns [s, s + V) of `row`.
+  auto run = [&](int64_t row, Avx2Columns cols, int64_t s) {
+    const float ay = q.y0 - static_cast<float>(row);
+    avx2_run<kSegment, kMin, kAntialias, kPlain>(simd, cols, ex, ey, nee, _mm256_set1_ps(ay),
+                                                 _mm256_set1_ps(ay * q.ey),
+                                                 base + row * stride + s);
+  };
+  // Whole vectors, moved left at the block's right edge.
+  auto fixed = [&](int64_t r0, int64_t r1, int64_t c) {
+    const int64_t s = std::min(c, col_end - V);
+    const Avx2Columns cols = avx2_columns(x0, ex, static_cast<int32_t>(s));
+    for (int64_t row = r0; row <= r1; ++row) run(row, cols, s);
+  };
+  auto each_row = [&](int64_t row, int64_t c, int64_t c_end) {
+    while (c < c_end) {
+      const int64_t s = std::min(c, col_end - V);
+      run(row, avx2_columns(x0, ex, static_cast<int32_t>(s)), s);
+      c = s + V;
+    }
+  };
+  for_each_chunk<V>(q, row_lo, row_hi, col_begin, col_end, fixed, each_row);
+}
+#endif
 
 // Rows [row_lo, row_hi] of primitive q within columns [col_begin, col_end);
 // element (row, col) is base[row * stride + col]. Runs are whole vectors of 8
 // columns, moved left at the block's right edge: shading a pixel twice, or a
 // pixel the primitive does not reach, leaves it as it should be.
 template <bool kSegment, bool kMin, bool kAntialias, typename OutT>
-void shade_rows(const CpuPrimitive& q, const Shade<kAntialias>& shade, int64_t row_lo,
+void shade_rows(const CpuPrimitive& q, const Shaders<kAntialias>& shaders, int64_t row_lo,
                 int64_t row_hi, int64_t col_begin, int64_t col_end, OutT* base, int64_t stride) {
   constexpr int V = 8;
-  const float first = static_cast<float>(col_begin);
-  const float last = static_cast<float>(col_end - 1);
   const bool vector = col_end - col_begin >= V && col_end <= kVectorColumnLimit;
-  // The run of `row`; false if the primitive reaches no column of the block there.
-  auto run_of = [&](int64_t row, RowRun* r) {
-    const float py = static_cast<float>(row);
-    float lo, hi;
-    cpu_primitive_columns(q, py, &lo, &hi);
-    lo = std::ceil(max_f(lo, first));
-    hi = std::floor(min_f(hi, last));
-    if (!(lo <= hi)) return false;
-    r->c = static_cast<int64_t>(lo);
-    r->c_end = static_cast<int64_t>(hi) + 1;
-    r->ay = q.y0 - py;
-    r->ayey = r->ay * q.ey;
-    return true;
-  };
-  // One row in runs of V columns with the portable loop.
-  auto generic_row = [&](int64_t row, RowRun r) {
-    OutT* const dst = base + row * stride;
-    if (!vector) {
-      for (int64_t c = r.c; c < r.c_end; ++c) {
-        shade_run<1, kSegment, kMin, kAntialias, int64_t>(q, shade, r.ay, r.ayey, c, dst + c);
-      }
-      return;
-    }
-    for (int64_t c = r.c; c < r.c_end;) {
-      const int64_t s = std::min(c, col_end - V);
-      shade_run<V, kSegment, kMin, kAntialias, int32_t>(q, shade, r.ay, r.ayey,
-                                                        static_cast<int32_t>(s), dst + s);
-      c = s + V;
-    }
-  };
 #if defined(TR_CPU_AVX2)
   if constexpr (std::is_same_v<OutT, float> || std::is_same_v<OutT, uint8_t>) {
     if (vector) {
-      const Avx2Shade simd(shade.params);
-      const __m256 x0 = _mm256_set1_ps(q.x0), ex = _mm256_set1_ps(q.ex),
-                   ey = _mm256_set1_ps(q.ey), ee = _mm256_set1_ps(q.ee);
-      auto avx2_row = [&](int64_t row, RowRun r) {
-        OutT* const dst = base + row * stride;
-        const __m256 ay = _mm256_set1_ps(r.ay), ayey = _mm256_set1_ps(r.ayey);
-        for (int64_t c = r.c; c < r.c_end;) {
-          const int64_t s = std::min(c, col_end - V);
-          avx2_run<kSegment, kMin, kAntialias>(simd, x0, ex, ey, ee, ay, ayey,
-                                               static_cast<int32_t>(s), dst + s);
-          c = s + V;
-        }
-      };
-      for (int64_t row = row_lo; row <= row_hi; ++row) {
-        RowRun r;
-        if (run_of(row, &r)) avx2_row(row, r);
+      if (shaders.simd.template plain<OutT>()) {
+        avx2_shade_rows<kSegment, kMin, kAntialias, true>(q, shaders.simd, row_lo, row_hi,
+                                                          col_begin, col_end, base, stride);
+      } else {
+        avx2_shade_rows<kSegment, kMin, kAntialias, false>(q, shaders.simd, row_lo, row_hi,
+                                                           col_begin, col_end, base, stride);
       }
       return;
     }
   }
 #endif
-  for (int64_t row = row_lo; row <= row_hi; ++row) {
-    RowRun r;
-    if (run_of(row, &r)) generic_row(row, r);
-  }
+  const Shade<kAntialias>& shade = shaders.scalar;
+  // Columns [c, c_end) of `row`, in runs of V (or one by one in a narrow block).
+  auto each_row = [&](int64_t row, int64_t c, int64_t c_end) {
+    const float ay = q.y0 - static_cast<float>(row);
+    const float ayey = ay * q.ey;
+    OutT* const dst = base + row * stride;
+    if (!vector) {
+      for (; c < c_end; ++c) {
+        shade_run<1, kSegment, kMin, kAntialias, int64_t>(q, shade, ay, ayey, c, dst + c);
+      }
+      return;
+    }
+    while (c < c_end) {
+      const int64_t s = std::min(c, col_end - V);
+      shade_run<V, kSegment, kMin, kAntialias, int32_t>(q, shade, ay, ayey,
+                                                        static_cast<int32_t>(s), dst + s);
+      c = s + V;
+    }
+  };
+  auto fixed = [&](int64_t r0, int64_t r1, int64_t c) {
+    const int64_t c_end = std::min(c + V, col_end);
+    for (int64_t row = r0; row <= r1; ++row) each_row(row, c, c_end);
+  };
+  for_each_chunk<V>(q, row_lo, row_hi, col_begin, col_end, fixed, each_row);
 }
 
 template <bool kMin, bool kAntialias, typename OutT>
@@ -212,7 +306,7 @@ void render_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch, int64
                   int64_t row_end, int64_t col_begin, int64_t col_end, CpuScratch scratch) {
   const int64_t n = cpu_primitives(p, b, ch, row_begin, row_end, scratch.primitives);
   const OutT bg = Store<OutT>::convert(p.background);
-  const Shade<kAntialias> shade(p);
+  const Shaders<kAntialias> shaders(p);
   const int64_t cols = col_end - col_begin;
   const int64_t tile_rows = cpu_tile_rows(p, static_cast<int64_t>(sizeof(OutT)));
   // Where a tile is drawn: the plane itself, or the scratch tile (then streamed).
@@ -231,9 +325,9 @@ void render_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch, int64
       // segment_dist2 takes t = 0 unless ee > 0 (dots, and segments so short
       // that ee underflows).
       if (q.ee > 0.0f) {
-        shade_rows<true, kMin>(q, shade, lo, hi, col_begin, col_end, base, stride);
+        shade_rows<true, kMin>(q, shaders, lo, hi, col_begin, col_end, base, stride);
       } else {
-        shade_rows<false, kMin>(q, shade, lo, hi, col_begin, col_end, base, stride);
+        shade_rows<false, kMin>(q, shaders, lo, hi, col_begin, col_end, base, stride);
       }
     }
     if (tile != nullptr) {

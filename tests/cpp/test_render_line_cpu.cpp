@@ -535,10 +535,14 @@ Case random_case(Rng& rng, double budget) {
     case 3: c.margin = rng.realf(0.0, max_m); break;
     case 4: c.margin = static_cast<float>(max_m); break;
   }
-  switch (rng.integer(0, 3)) {
+  switch (rng.integer(0, 4)) {
     case 0: case 1: break;  // black on white
     case 2: c.background = 0.0f, c.foreground = 1.0f; break;
     case 3: c.background = rng.realf(0.0, 1.0), c.foreground = rng.realf(0.0, 1.0); break;
+    case 4:  // beyond [0, 1]: uint8 clamps (bg + (fg - bg) is fg for these)
+      c.background = rng.pick({-1.0f, 0.0f, 2.0f, 255.0f});
+      c.foreground = rng.pick({-0.5f, 1.0f, 3.0f, 0.0f});
+      break;
   }
   c.in_type = rng.chance(0.7) ? InType::kFloat : InType::kDouble;
   const double o = rng.real(0.0, 1.0);
