@@ -130,20 +130,6 @@ inline int64_t cpu_primitives(const LineParams& p, int64_t b, int64_t ch, int64_
   return n;
 }
 
-// Columns (as floats, inclusive) that primitive q can reach in row py: a pixel
-// within reach of the axis has its nearest axis point within reach in y, so in
-// the part of the axis with y in [py - reach, py + reach], and within reach in x
-// of that part. Branch-free: it runs once per row of every primitive. (The
-// rounding of x here is far below the slack in q.reach.)
-inline void cpu_primitive_columns(const CpuPrimitive& q, float py, float* col_lo, float* col_hi) {
-  const float t0 = min_f(max_f(py - q.reach, q.ya), q.yb);
-  const float t1 = max_f(min_f(py + q.reach, q.yb), q.ya);
-  const float x0 = q.xa + (t0 - q.ya) * q.sx;
-  const float x1 = q.xa + (t1 - q.ya) * q.sx;
-  *col_lo = min_f(min_f(x0, x1), q.x_lo) - q.reach;
-  *col_hi = max_f(max_f(x0, x1), q.x_hi) + q.reach;
-}
-
 // std::fill for any output type, through its bit pattern (vectorised by the
 // compiler for the instruction set of the includer).
 template <typename OutT>

@@ -176,79 +176,100 @@ inline void avx2_run(const Avx2Shade& s, Avx2Columns c, __m256 ex, __m256 ey, __
 // Rows of a primitive taken together when all its rows do not fit one vector.
 constexpr int64_t kChunkRows = 8;
 
+// The columns (inclusive, as floats) that primitive q can reach in row py,
+// clipped to [first, last]: a pixel within reach of the axis has its nearest
+// axis point within reach in y, so in the part of the axis with y in
+// [py - reach, py + reach], and within reach in x of that part. (The rounding of
+// x here is far below the slack in q.reach.) Each step is monotone in py, so
+// both bounds are.
+inline void row_columns(const CpuPrimitive& q, float py, float first, float last, float* lo,
+                        float* hi) {
+  const float t0 = min_f(max_f(py - q.reach, q.ya), q.yb);
+  const float t1 = max_f(min_f(py + q.reach, q.yb), q.ya);
+  const float x0 = q.xa + (t0 - q.ya) * q.sx;
+  const float x1 = q.xa + (t1 - q.ya) * q.sx;
+  *lo = max_f(min_f(min_f(x0, x1), q.x_lo) - q.reach, first);
+  *hi = min_f(max_f(max_f(x0, x1), q.x_hi) + q.reach, last);
+}
+
 // Walks rows [row_lo, row_hi] of primitive q within columns [col_begin,
-// col_end): calls fixed(r0, r1, c) for chunks of rows that all fit the V
-// columns from c, and each_row(row, c, c_end) for every row of the others with
-// that row's columns (non-empty). cpu_primitive_columns is monotone in the row
-// (each of its float steps is), so the columns of rows [r0, r1] are the union of
-// those of r0 and r1. The primitive's rows go first as one chunk (steep or
-// short primitives fit), else in chunks of kChunkRows.
-template <int V, typename Fixed, typename EachRow>
+// col_end), calling fixed(r0, r1, c) to shade columns [c, c + V) (moved left at
+// the block's right edge) in rows [r0, r1]. The columns that q can reach in a
+// range of rows are the union of those of its first and last rows, since
+// row_columns is monotone in the row.
+// All rows go as one range when they fit one vector (steep or short
+// primitives); else ranges of kChunkRows rows, each shaded with the vectors that
+// cover its columns when one or two do, else row by row with each row's own.
+template <int V, typename Fixed>
 inline void for_each_chunk(const CpuPrimitive& q, int64_t row_lo, int64_t row_hi,
-                           int64_t col_begin, int64_t col_end, Fixed&& fixed,
-                           EachRow&& each_row) {
+                           int64_t col_begin, int64_t col_end, Fixed&& fixed) {
   const float first = static_cast<float>(col_begin);
   const float last = static_cast<float>(col_end - 1);
-  // Columns [*c, *c_end) that q can reach in rows [r0, r1]; false if none.
-  auto columns = [&](int64_t r0, int64_t r1, int64_t* c, int64_t* c_end) {
-    float lo0, hi0, lo1, hi1;
-    cpu_primitive_columns(q, static_cast<float>(r0), &lo0, &hi0);
-    cpu_primitive_columns(q, static_cast<float>(r1), &lo1, &hi1);
-    const float lo = std::ceil(max_f(min_f(lo0, lo1), first));
-    const float hi = std::floor(min_f(max_f(hi0, hi1), last));
-    if (!(lo <= hi)) return false;
-    *c = static_cast<int64_t>(lo);
-    *c_end = static_cast<int64_t>(hi) + 1;
+  // Shades columns [ceil(lo), floor(hi)] of rows [r0, r1] if they need at most
+  // max_runs vectors; false (nothing shaded) if they need more.
+  auto shade = [&](int64_t r0, int64_t r1, float lo, float hi, int64_t max_runs) {
+    lo = std::ceil(lo);
+    hi = std::floor(hi);
+    if (!(lo <= hi)) return true;  // no column of the block
+    const int64_t c = static_cast<int64_t>(lo);
+    const int64_t c_end = static_cast<int64_t>(hi) + 1;
+    if (c_end - c > max_runs * V) return false;
+    for (int64_t s = c; s < c_end; s += V) fixed(r0, r1, s);
     return true;
   };
-  int64_t c, c_end;
-  if (columns(row_lo, row_hi, &c, &c_end) && c_end - c <= V) {
-    fixed(row_lo, row_hi, c);
-    return;
-  }
+  // Shades rows [r0, r1] as one range with at most max_runs vectors.
+  auto range = [&](int64_t r0, int64_t r1, int64_t max_runs) {
+    float lo0, hi0, lo1, hi1;
+    row_columns(q, static_cast<float>(r0), first, last, &lo0, &hi0);
+    row_columns(q, static_cast<float>(r1), first, last, &lo1, &hi1);
+    return shade(r0, r1, min_f(lo0, lo1), max_f(hi0, hi1), max_runs);
+  };
+  if (range(row_lo, row_hi, 1)) return;
   for (int64_t r0 = row_lo; r0 <= row_hi; r0 += kChunkRows) {
     const int64_t r1 = std::min(r0 + kChunkRows - 1, row_hi);
-    if (!columns(r0, r1, &c, &c_end)) continue;
-    if (c_end - c <= V) {
-      fixed(r0, r1, c);
-      continue;
-    }
+    if (range(r0, r1, 2)) continue;
     for (int64_t row = r0; row <= r1; ++row) {
-      if (columns(row, row, &c, &c_end)) each_row(row, c, c_end);
+      float lo, hi;
+      row_columns(q, static_cast<float>(row), first, last, &lo, &hi);
+      shade(row, row, lo, hi, INT64_MAX / V);
     }
   }
 }
 
 #if defined(TR_CPU_AVX2)
+// Columns `cols` (8 from column s) of rows [r0, r1] of primitive q, whose row
+// element `row` starts at base + row * stride. Everything it uses is a local
+// here, so the compiler keeps it in registers across the stores (a uint8 store
+// may alias anything reached through a pointer).
+template <bool kSegment, bool kMin, bool kAntialias, bool kPlain, typename OutT>
+void avx2_rows(const Avx2Shade& shade, Avx2Columns cols, const CpuPrimitive& q, int64_t r0,
+               int64_t r1, OutT* base, int64_t stride, int64_t s) {
+  const Avx2Shade simd = shade;
+  const __m256 ex = _mm256_set1_ps(q.ex), ey = _mm256_set1_ps(q.ey),
+               nee = _mm256_set1_ps(-q.ee);
+  const float y0 = q.y0, ey_s = q.ey;
+  OutT* dst = base + r0 * stride + s;
+  for (int64_t row = r0; row <= r1; ++row, dst += stride) {
+    const float ay = y0 - static_cast<float>(row);
+    avx2_run<kSegment, kMin, kAntialias, kPlain>(simd, cols, ex, ey, nee, _mm256_set1_ps(ay),
+                                                 _mm256_set1_ps(ay * ey_s), dst);
+  }
+}
+
 // shade_rows in a block at least 8 columns wide, with AVX2.
 template <bool kSegment, bool kMin, bool kAntialias, bool kPlain, typename OutT>
 void avx2_shade_rows(const CpuPrimitive& q, const Avx2Shade& simd, int64_t row_lo,
                      int64_t row_hi, int64_t col_begin, int64_t col_end, OutT* base,
                      int64_t stride) {
   constexpr int V = 8;
-  const __m256 x0 = _mm256_set1_ps(q.x0), ey = _mm256_set1_ps(q.ey), ex = _mm256_set1_ps(q.ex),
-               nee = _mm256_set1_ps(-q.ee);
-  // Columns [s, s + V) of `row`.
-  auto run = [&](int64_t row, Avx2Columns cols, int64_t s) {
-    const float ay = q.y0 - static_cast<float>(row);
-    avx2_run<kSegment, kMin, kAntialias, kPlain>(simd, cols, ex, ey, nee, _mm256_set1_ps(ay),
-                                                 _mm256_set1_ps(ay * q.ey),
-                                                 base + row * stride + s);
-  };
+  const __m256 x0 = _mm256_set1_ps(q.x0), ex = _mm256_set1_ps(q.ex);
   // Whole vectors, moved left at the block's right edge.
   auto fixed = [&](int64_t r0, int64_t r1, int64_t c) {
     const int64_t s = std::min(c, col_end - V);
-    const Avx2Columns cols = avx2_columns(x0, ex, static_cast<int32_t>(s));
-    for (int64_t row = r0; row <= r1; ++row) run(row, cols, s);
+    avx2_rows<kSegment, kMin, kAntialias, kPlain>(
+        simd, avx2_columns(x0, ex, static_cast<int32_t>(s)), q, r0, r1, base, stride, s);
   };
-  auto each_row = [&](int64_t row, int64_t c, int64_t c_end) {
-    while (c < c_end) {
-      const int64_t s = std::min(c, col_end - V);
-      run(row, avx2_columns(x0, ex, static_cast<int32_t>(s)), s);
-      c = s + V;
-    }
-  };
-  for_each_chunk<V>(q, row_lo, row_hi, col_begin, col_end, fixed, each_row);
+  for_each_chunk<V>(q, row_lo, row_hi, col_begin, col_end, fixed);
 }
 #endif
 
@@ -276,29 +297,25 @@ void shade_rows(const CpuPrimitive& q, const Shaders<kAntialias>& shaders, int64
   }
 #endif
   const Shade<kAntialias>& shade = shaders.scalar;
-  // Columns [c, c_end) of `row`, in runs of V (or one by one in a narrow block).
-  auto each_row = [&](int64_t row, int64_t c, int64_t c_end) {
-    const float ay = q.y0 - static_cast<float>(row);
-    const float ayey = ay * q.ey;
-    OutT* const dst = base + row * stride;
-    if (!vector) {
-      for (; c < c_end; ++c) {
-        shade_run<1, kSegment, kMin, kAntialias, int64_t>(q, shade, ay, ayey, c, dst + c);
-      }
-      return;
-    }
-    while (c < c_end) {
-      const int64_t s = std::min(c, col_end - V);
-      shade_run<V, kSegment, kMin, kAntialias, int32_t>(q, shade, ay, ayey,
-                                                        static_cast<int32_t>(s), dst + s);
-      c = s + V;
-    }
-  };
+  // Columns [c, c + V) of rows [r0, r1] (clipped to the block, or moved left at
+  // its right edge), in one run of V or one by one in a narrow block.
   auto fixed = [&](int64_t r0, int64_t r1, int64_t c) {
-    const int64_t c_end = std::min(c + V, col_end);
-    for (int64_t row = r0; row <= r1; ++row) each_row(row, c, c_end);
+    for (int64_t row = r0; row <= r1; ++row) {
+      const float ay = q.y0 - static_cast<float>(row);
+      const float ayey = ay * q.ey;
+      OutT* const dst = base + row * stride;
+      if (vector) {
+        const int64_t s = std::min(c, col_end - V);
+        shade_run<V, kSegment, kMin, kAntialias, int32_t>(q, shade, ay, ayey,
+                                                          static_cast<int32_t>(s), dst + s);
+      } else {
+        for (int64_t col = c; col < std::min(c + V, col_end); ++col) {
+          shade_run<1, kSegment, kMin, kAntialias, int64_t>(q, shade, ay, ayey, col, dst + col);
+        }
+      }
+    }
   };
-  for_each_chunk<V>(q, row_lo, row_hi, col_begin, col_end, fixed, each_row);
+  for_each_chunk<V>(q, row_lo, row_hi, col_begin, col_end, fixed);
 }
 
 template <bool kMin, bool kAntialias, typename OutT>
