@@ -58,6 +58,11 @@ struct CpuScratch {
   // plane with non-temporal stores, so the output is written once without being
   // read first.
   void* tile = nullptr;
+  // Optional: the output bytes [ahead, ahead + ahead_bytes) that the caller
+  // draws next (the next block's first rows); drawing in place, the last tile
+  // reads them ahead as every other tile reads the next one (PrefetchCursor).
+  const void* ahead = nullptr;
+  int64_t ahead_bytes = 0;
 };
 
 // Number of CpuPrimitives a call may need: at most one per point of a channel.
@@ -281,11 +286,15 @@ void render_line_cpu_serial(const LineParams& p, const SeriesView<T>& in, OutT* 
   line_x_cpu(p);
   line_points_cpu(p, in, 0, p.batch);
   const int64_t plane_size = p.height * p.width;
-  for (int64_t b = 0; b < p.batch; ++b) {
-    for (int64_t ch = 0; ch < p.channels(); ++ch) {
-      OutT* plane = out + (b * p.channels() + ch) * plane_size;
-      render_line_cpu_rows(p, plane, b, ch, 0, p.height, scratch);
+  const int64_t planes = p.batch * p.channels();
+  for (int64_t i = 0; i < planes; ++i) {
+    OutT* plane = out + i * plane_size;
+    CpuScratch s = scratch;
+    if (i + 1 < planes && s.tile == nullptr) {
+      s.ahead = plane + plane_size;
+      s.ahead_bytes = plane_size * static_cast<int64_t>(sizeof(OutT));
     }
+    render_line_cpu_rows(p, plane, i / p.channels(), i % p.channels(), 0, p.height, s);
   }
 }
 

@@ -370,6 +370,10 @@ void render_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch, int64
       prefetch.next = reinterpret_cast<const char*>(plane + r1 * p.width + col_begin);
       prefetch.end = reinterpret_cast<const char*>(
           plane + (std::min(r1 + tile_rows, row_end) - 1) * p.width + col_end);
+    } else if (tile == nullptr && scratch.ahead != nullptr) {
+      prefetch.next = static_cast<const char*>(scratch.ahead);
+      prefetch.end = prefetch.next + std::min<int64_t>(scratch.ahead_bytes,
+                                                       tile_rows * cols * sizeof(OutT));
     }
     for (int64_t k = 0; k < n; ++k) {
       const CpuPrimitive& q = scratch.primitives[k];

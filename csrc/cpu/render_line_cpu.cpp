@@ -55,15 +55,30 @@ void raster(const LineParams& p, OutT* out, bool fresh) {
     // allocated once per thread and call, never per block or pixel.
     std::vector<CpuPrimitive> prims(primitives);
     std::vector<double> tile(stream ? (tile_bytes + sizeof(double) - 1) / sizeof(double) : 0);
+    // Block `item`: its plane and rows.
+    auto block = [&](int64_t item, int64_t* plane, int64_t* row_begin, int64_t* row_end) {
+      *plane = item / blocks;
+      *row_begin = (item % blocks) * block_rows;
+      *row_end = std::min(p.height, *row_begin + block_rows);
+    };
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t plane = item / blocks;
-      const int64_t row_begin = (item % blocks) * block_rows;
-      const int64_t row_end = std::min(p.height, row_begin + block_rows);
+      int64_t plane, row_begin, row_end;
+      block(item, &plane, &row_begin, &row_end);
       if (row_begin >= row_end) continue;
+      kernels::CpuScratch scratch{prims.data(), stream ? tile.data() : nullptr};
+      int64_t next_plane, next_begin, next_end;
+      if (!stream && item + 1 < end) {
+        // This thread draws the next block next: read its first rows ahead.
+        block(item + 1, &next_plane, &next_begin, &next_end);
+        if (next_begin < next_end) {
+          scratch.ahead = out + next_plane * plane_size + next_begin * p.width;
+          scratch.ahead_bytes =
+              (next_end - next_begin) * p.width * static_cast<int64_t>(sizeof(OutT));
+        }
+      }
       kernels::render_line_cpu_block(p, out + plane * plane_size, plane / p.channels(),
                                      plane % p.channels(), row_begin, row_end, 0, p.width,
-                                     kernels::CpuScratch{prims.data(),
-                                                         stream ? tile.data() : nullptr});
+                                     scratch);
     }
   });
 }
