@@ -245,13 +245,14 @@ inline void for_each_chunk(const CpuPrimitive& q, int64_t row_lo, int64_t row_hi
 // Output lines of the block's next tile, read into the cache a few per shaded
 // row while this tile is shaded: the next tile's fill then hits the cache
 // instead of waiting on memory, and the shading hides those reads. (A few per
-// row only: more fill the core's outstanding-miss slots and stall the shading;
-// measured best at 2-3 on a Xeon at 500x800, ~13% faster.)
+// row only: more fill the core's outstanding-miss slots and stall the shading.
+// On the development Xeon, 2 per row made 500x800 float32 ~13% faster and
+// 224x224 ~8%; 4 per row was slower than 2 at both.)
 struct PrefetchCursor {
   const char* next = nullptr;
   const char* end = nullptr;
 };
-constexpr int kPrefetchLinesPerRow = 3;
+constexpr int kPrefetchLinesPerRow = 2;
 constexpr int64_t kCacheLine = 64;
 
 #if defined(TR_CPU_AVX2)
