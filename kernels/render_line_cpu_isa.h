@@ -265,18 +265,26 @@ void avx2_rows(const Avx2Shade& shade, Avx2Columns cols, const CpuPrimitive& q, 
                int64_t r1, OutT* base, int64_t stride, int64_t s, PrefetchCursor* prefetch) {
   const Avx2Shade simd = shade;
   const __m256 ex = _mm256_set1_ps(q.ex), ey = _mm256_set1_ps(q.ey),
-               nee = _mm256_set1_ps(-q.ee);
-  const float y0 = q.y0, ey_s = q.ey;
+               nee = _mm256_set1_ps(-q.ee), y0 = _mm256_set1_ps(q.y0);
   OutT* dst = base + r0 * stride + s;
   const char* next = prefetch->next;
   const char* const next_end = prefetch->end;
+  // Rows below 2^24 are exact floats, and so is each py + 1.
+  const bool exact_step = r1 < (int64_t{1} << 24);
+  __m256 py = _mm256_set1_ps(static_cast<float>(r0));
   for (int64_t row = r0; row <= r1; ++row, dst += stride) {
-    for (int i = 0; i < kPrefetchLinesPerRow && next < next_end; ++i, next += kCacheLine) {
+    if (next < next_end) {  // (the last line may lie past the end: a prefetch never faults)
+      static_assert(kPrefetchLinesPerRow == 2, "two prefetches per row below");
       _mm_prefetch(next, _MM_HINT_T0);
+      _mm_prefetch(next + kCacheLine, _MM_HINT_T0);
+      next += kPrefetchLinesPerRow * kCacheLine;
     }
-    const float ay = y0 - static_cast<float>(row);
-    avx2_run<kSegment, kMin, kAntialias, kPlain>(simd, cols, ex, ey, nee, _mm256_set1_ps(ay),
-                                                 _mm256_set1_ps(ay * ey_s), dst);
+    if (!exact_step) py = _mm256_set1_ps(static_cast<float>(row));
+    // ay = y0 - py and ay * ey in every lane: the scalar operations.
+    const __m256 ay = _mm256_sub_ps(y0, py);
+    avx2_run<kSegment, kMin, kAntialias, kPlain>(simd, cols, ex, ey, nee, ay,
+                                                 _mm256_mul_ps(ay, ey), dst);
+    py = _mm256_add_ps(py, simd.one);
   }
   prefetch->next = next;
 }
