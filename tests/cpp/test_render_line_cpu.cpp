@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -81,6 +82,16 @@ struct Prim {
   float x0, y0, x1, y1;
 };
 
+// The value of a pixel whose squared distance to the nearest primitive is d2.
+template <typename OutT>
+OutT model_pixel(const Case& c, float d2) {
+  const float a = coverage(std::sqrt(d2), c.line_width * 0.5f, c.antialias);
+  const float bg = c.background, fg = c.foreground;
+  const float v =
+      a == 1.0f ? fg : std::clamp(bg + a * (fg - bg), std::min(bg, fg), std::max(bg, fg));
+  return store<OutT>(v);
+}
+
 template <typename T, typename OutT>
 std::vector<OutT> brute_force(const Case& c, const T* data) {
   const int64_t B = c.B, S = c.S, L = c.L, H = c.H, W = c.W;
@@ -144,7 +155,6 @@ std::vector<OutT> brute_force(const Case& c, const T* data) {
       }
     }
   }
-  const float h = c.line_width * 0.5f;
   std::vector<OutT> out(static_cast<size_t>(B * c.C() * H * W));
   std::vector<Prim> prims;
   for (int64_t b = 0; b < B; ++b) {
@@ -171,12 +181,7 @@ std::vector<OutT> brute_force(const Case& c, const T* data) {
           for (const Prim& q : prims) {
             d2 = std::min(d2, segment_dist2(px, py, q.x0, q.y0, q.x1, q.y1));
           }
-          const float a = coverage(std::sqrt(d2), h, c.antialias);
-          const float bg = c.background, fg = c.foreground;
-          const float v = a == 1.0f ? fg
-                                    : std::clamp(bg + a * (fg - bg), std::min(bg, fg),
-                                                 std::max(bg, fg));
-          plane[r * W + col] = store<OutT>(v);
+          plane[r * W + col] = model_pixel<OutT>(c, d2);
         }
       }
     }
@@ -752,6 +757,47 @@ TEST(RenderLineCpu, SegmentBetweenOutliersHasNoGap) {
   }
 }
 
+// Rows from 2^24 on are not all floats (py = float(row) rounds), and the AVX2
+// rows step py by 1 only below 2^24. A shallow line across rows 2^24 - 3 to
+// 2^24 + 3 of a plane 2^24 + 40 rows high, drawn as one block (only its rows are
+// touched), against the model pixel by pixel.
+TEST(RenderLineCpu, RowsAround2To24MatchTheModel) {
+  Case c;
+  c.L = 2, c.H = (int64_t{1} << 24) + 40, c.W = 8, c.line_width = 3.0f, c.antialias = true;
+  c.range = RangeKind::kPerImage;
+  c.ranges = {0.0f, 1.0f};
+  // y = (1 - v) * (H - 1): rows about 2^24 + 3 at x = 0 and 2^24 - 3 at x = 7.
+  const float span_h = static_cast<float>(c.H - 1);
+  const std::vector<float> data = {43.0f / span_h, 37.0f / span_h};
+  const float y0 = (1.0f - data[0]) * span_h, y1 = (1.0f - data[1]) * span_h;
+  const float x1 = static_cast<float>(c.W - 1);
+  std::vector<float> xs, ys;
+  const LineParams p = make_params<float>(c, xs, ys);
+  Scratch scratch(p);
+  const int64_t row_begin = (int64_t{1} << 24) - 20, row_end = (int64_t{1} << 24) + 20;
+  // Left uninitialised: the pages of rows outside the block are never touched.
+  std::unique_ptr<uint8_t[]> plane(new uint8_t[static_cast<size_t>(c.H * c.W)]);
+  for (CpuIsa isa : supported_isas()) {
+    SCOPED_TRACE(cpu_isa_name(isa));
+    ScopedIsa scoped(isa);
+    line_x_cpu(p);
+    line_points_cpu(p, SeriesView<float>{data.data(), 2, 2, 1}, 0, 1);
+    ASSERT_EQ(ys[0], y0);
+    ASSERT_EQ(ys[1], y1);
+    render_line_cpu_block(p, plane.get(), 0, 0, row_begin, row_end, 0, c.W, scratch.view());
+    int64_t inked = 0;
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      for (int64_t col = 0; col < c.W; ++col) {
+        const float d2 =
+            segment_dist2(static_cast<float>(col), static_cast<float>(r), 0.0f, y0, x1, y1);
+        const uint8_t want = model_pixel<uint8_t>(c, d2);
+        ASSERT_EQ(plane[r * c.W + col], want) << "row " << r << " col " << col;
+        inked += want < 255;
+      }
+    }
+    EXPECT_GT(inked, 0);
+  }
+}
 
 // The AVX2 copy of the raster is compared with the brute force by every check_case
 // above; this says whether it ran here.
