@@ -59,10 +59,15 @@ struct CpuScratch {
   // read first.
   void* tile = nullptr;
   // Optional: the output bytes [ahead, ahead + ahead_bytes) that the caller
-  // draws next (the next block's first rows); drawing in place, the last tile
-  // reads them ahead as every other tile reads the next one (PrefetchCursor).
-  const void* ahead = nullptr;
+  // draws next (the next block's first rows). The last tile reads them ahead
+  // while it is shaded, or with fill_ahead (whole rows of the plane's width
+  // only) fills them with the background: all of them, by the end of the call.
+  void* ahead = nullptr;
   int64_t ahead_bytes = 0;
+  bool fill_ahead = false;
+  // Rows at the start of the block that already hold the background (filled
+  // ahead by the call before).
+  int64_t filled_rows = 0;
 };
 
 // Number of CpuPrimitives a call may need: at most one per point of a channel.
@@ -287,12 +292,16 @@ void render_line_cpu_serial(const LineParams& p, const SeriesView<T>& in, OutT* 
   line_points_cpu(p, in, 0, p.batch);
   const int64_t plane_size = p.height * p.width;
   const int64_t planes = p.batch * p.channels();
+  // Each plane fills the first tile of the next one while it is shaded.
+  const int64_t ahead_rows = cpu_tile_rows(p, static_cast<int64_t>(sizeof(OutT)));
   for (int64_t i = 0; i < planes; ++i) {
     OutT* plane = out + i * plane_size;
     CpuScratch s = scratch;
-    if (i + 1 < planes && s.tile == nullptr) {
+    s.filled_rows = i > 0 ? ahead_rows : 0;
+    if (i + 1 < planes) {
       s.ahead = plane + plane_size;
-      s.ahead_bytes = plane_size * static_cast<int64_t>(sizeof(OutT));
+      s.ahead_bytes = ahead_rows * p.width * static_cast<int64_t>(sizeof(OutT));
+      s.fill_ahead = true;
     }
     render_line_cpu_rows(p, plane, i / p.channels(), i % p.channels(), 0, p.height, s);
   }

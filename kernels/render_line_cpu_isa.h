@@ -382,44 +382,55 @@ void render_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch, int64
   // Where a tile is drawn: the plane itself, or the scratch tile (then streamed).
   OutT* const tile = static_cast<OutT*>(scratch.tile);
   const int64_t stride = tile != nullptr ? cols : p.width;
-  int64_t filled_to = -1;  // a tile starting here was filled by the one before
+  // Rows [row_begin, filled_to) of the plane hold the background already.
+  int64_t filled_to =
+      tile == nullptr ? row_begin + std::min(std::max<int64_t>(scratch.filled_rows, 0),
+                                             row_end - row_begin)
+                      : row_begin;
   for (int64_t r0 = row_begin; r0 < row_end; r0 += tile_rows) {
     const int64_t r1 = std::min(r0 + tile_rows, row_end);
     // Element (row, col) of the tile is at base[row * stride + col].
     OutT* const base = tile != nullptr ? tile - r0 * stride - col_begin : plane;
-    if (r0 != filled_to) {
-      for (int64_t row = r0; row < r1; ++row) fill_value(base + row * stride + col_begin, cols, bg);
+    for (int64_t row = tile != nullptr ? r0 : std::max(r0, filled_to); row < r1; ++row) {
+      fill_value(base + row * stride + col_begin, cols, bg);
     }
-    // Drawing in place: the next tile is filled while this one is shaded when
-    // its rows are one run of memory (whole rows), else read ahead; the last
-    // tile reads ahead the rows the caller draws next.
+    // What follows this tile is filled while it is shaded when it is whole rows
+    // (the next tile of a block of whole rows, or the caller's next rows when it
+    // asks), else read ahead.
     AheadCursor ahead;
-    if (tile == nullptr && r1 < row_end) {
-      const int64_t r2 = std::min(r1 + tile_rows, row_end);
-      ahead.next = reinterpret_cast<char*>(plane + r1 * p.width + col_begin);
-      ahead.end = reinterpret_cast<const char*>(plane + (r2 - 1) * p.width + col_end);
-      if (cols == p.width) {
-        int64_t rows = 0;  // rows this tile's primitives shade
-        for (int64_t k = 0; k < n; ++k) {
-          const CpuPrimitive& q = scratch.primitives[k];
-          rows += std::max<int64_t>(0, std::min(r1 - 1, q.row_hi) - std::max(r0, q.row_lo) + 1);
-        }
-        // Spread over those rows, in whole vectors of 32 bytes.
-        const int64_t bytes = ahead.end - ahead.next;
-        ahead.fill_step =
-            std::min(kMaxFillStep, (bytes / std::max<int64_t>(rows, 1) + 32) & ~int64_t{31});
-        // (Used by the float32 and uint8 copies only, whose values repeat in 4 bytes.)
-        unsigned char pattern[4];
-        for (int i = 0; i < 4; ++i) {
-          pattern[i] = reinterpret_cast<const unsigned char*>(&bg)[i % sizeof(OutT)];
-        }
-        std::memcpy(&ahead.pattern, pattern, sizeof(pattern));
-        filled_to = r1;  // the next tile's fill is this tile's work
+    bool fill = false;
+    if (r1 < row_end) {
+      if (tile == nullptr) {
+        const int64_t r2 = std::min(r1 + tile_rows, row_end);
+        ahead.next = reinterpret_cast<char*>(plane + r1 * p.width + col_begin);
+        ahead.end = reinterpret_cast<const char*>(plane + (r2 - 1) * p.width + col_end);
+        fill = cols == p.width;
+        if (fill) filled_to = r2;
       }
-    } else if (tile == nullptr && scratch.ahead != nullptr) {
-      ahead.next = static_cast<char*>(const_cast<void*>(scratch.ahead));
-      ahead.end = ahead.next + std::min<int64_t>(scratch.ahead_bytes,
-                                                 tile_rows * cols * sizeof(OutT));
+    } else if (scratch.ahead != nullptr) {
+      ahead.next = static_cast<char*>(scratch.ahead);
+      ahead.end = ahead.next + (scratch.fill_ahead
+                                    ? scratch.ahead_bytes
+                                    : std::min<int64_t>(scratch.ahead_bytes,
+                                                        tile_rows * cols * sizeof(OutT)));
+      fill = scratch.fill_ahead;
+    }
+    if (fill) {
+      int64_t rows = 0;  // rows this tile's primitives shade
+      for (int64_t k = 0; k < n; ++k) {
+        const CpuPrimitive& q = scratch.primitives[k];
+        rows += std::max<int64_t>(0, std::min(r1 - 1, q.row_hi) - std::max(r0, q.row_lo) + 1);
+      }
+      // Spread over those rows, in whole vectors of 32 bytes.
+      const int64_t bytes = ahead.end - ahead.next;
+      ahead.fill_step =
+          std::min(kMaxFillStep, (bytes / std::max<int64_t>(rows, 1) + 32) & ~int64_t{31});
+      // (Used by the float32 and uint8 copies only, whose values repeat in 4 bytes.)
+      unsigned char pattern[4];
+      for (int i = 0; i < 4; ++i) {
+        pattern[i] = reinterpret_cast<const unsigned char*>(&bg)[i % sizeof(OutT)];
+      }
+      std::memcpy(&ahead.pattern, pattern, sizeof(pattern));
     }
     for (int64_t k = 0; k < n; ++k) {
       const CpuPrimitive& q = scratch.primitives[k];

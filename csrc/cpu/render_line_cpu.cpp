@@ -48,8 +48,8 @@ void raster(const LineParams& p, OutT* out, bool fresh) {
   const bool stream =
       !fresh && planes * plane_size * static_cast<int64_t>(sizeof(OutT)) > kStreamBytes;
   const auto primitives = static_cast<size_t>(kernels::cpu_scratch_primitives(p));
-  const auto tile_bytes = static_cast<size_t>(
-      kernels::cpu_tile_rows(p, static_cast<int64_t>(sizeof(OutT))) * p.width * sizeof(OutT));
+  const int64_t tile_rows = kernels::cpu_tile_rows(p, static_cast<int64_t>(sizeof(OutT)));
+  const auto tile_bytes = static_cast<size_t>(tile_rows * p.width * sizeof(OutT));
   at::parallel_for(0, planes * blocks, 1, [&](int64_t begin, int64_t end) {
     // Scratch of this call (O(L) primitives, and one tile when streaming),
     // allocated once per thread and call, never per block or pixel.
@@ -61,19 +61,26 @@ void raster(const LineParams& p, OutT* out, bool fresh) {
       *row_begin = (item % blocks) * block_rows;
       *row_end = std::min(p.height, *row_begin + block_rows);
     };
+    // Rows at the start of the next block that this thread has filled ahead.
+    int64_t filled = 0;
     for (int64_t item = begin; item < end; ++item) {
       int64_t plane, row_begin, row_end;
       block(item, &plane, &row_begin, &row_end);
-      if (row_begin >= row_end) continue;
       kernels::CpuScratch scratch{prims.data(), stream ? tile.data() : nullptr};
+      scratch.filled_rows = filled;
+      filled = 0;
+      if (row_begin >= row_end) continue;
       int64_t next_plane, next_begin, next_end;
       if (!stream && item + 1 < end) {
-        // This thread draws the next block next: read its first rows ahead.
+        // This thread draws the next block next: its first rows are filled with
+        // the background while this block is shaded.
         block(item + 1, &next_plane, &next_begin, &next_end);
-        if (next_begin < next_end) {
+        const int64_t rows = std::min(tile_rows, next_end - next_begin);
+        if (rows > 0) {
           scratch.ahead = out + next_plane * plane_size + next_begin * p.width;
-          scratch.ahead_bytes =
-              (next_end - next_begin) * p.width * static_cast<int64_t>(sizeof(OutT));
+          scratch.ahead_bytes = rows * p.width * static_cast<int64_t>(sizeof(OutT));
+          scratch.fill_ahead = true;
+          filled = rows;
         }
       }
       kernels::render_line_cpu_block(p, out + plane * plane_size, plane / p.channels(),
