@@ -11,8 +11,8 @@
 // minimum distance is the inkiest of the values, and a primitive that does not
 // reach a pixel gives it the background, which never wins.
 //
-// The shading loops are compiled once per instruction set (baseline here; AVX2
-// and AVX-512 copies in csrc/cpu/), see render_line_cpu_isa.h.
+// The raster is compiled once per instruction set (the baseline copy here, the
+// AVX2 copy in kernels/cpu/render_line_cpu_avx2.cpp), see render_line_cpu_isa.h.
 #pragma once
 
 #include <algorithm>
