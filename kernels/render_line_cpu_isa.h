@@ -286,14 +286,17 @@ void avx2_rows(const Avx2Shade& shade, Avx2Columns cols, const CpuPrimitive& q, 
       if (fill_step > 0) {
         // Whole vectors only; the tile's end fills what is left.
         const char* const stop = next + std::min<int64_t>(fill_step, next_end - next);
-        for (; next + 32 <= stop; next += 32) {
+        for (; stop - next >= 32; next += 32) {
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(next), pattern);
         }
-      } else {  // (the last line may lie past the end: a prefetch never faults)
+      } else {
+        // (The second line may lie past the end, harmlessly: a prefetch never
+        // faults. Its address is made as an integer, the pointer stays in range.)
         static_assert(kPrefetchLinesPerRow == 2, "two prefetches per row below");
-        _mm_prefetch(next, _MM_HINT_T0);
-        _mm_prefetch(next + kCacheLine, _MM_HINT_T0);
-        next += kPrefetchLinesPerRow * kCacheLine;
+        const uintptr_t at = reinterpret_cast<uintptr_t>(next);
+        _mm_prefetch(reinterpret_cast<const char*>(at), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(at + kCacheLine), _MM_HINT_T0);
+        next += std::min<int64_t>(kPrefetchLinesPerRow * kCacheLine, next_end - next);
       }
     }
     if (!exact_step) py = _mm256_set1_ps(static_cast<float>(row));
