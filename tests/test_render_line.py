@@ -465,6 +465,30 @@ def test_background_foreground(bg, fg):
     check(series, 40, 60, background=bg, foreground=fg, antialias=False, dtype=torch.float16)
 
 
+def test_wrapper_passes_what_differs_from_the_defaults():
+    # The wrapper leaves arguments equal to the schema's defaults to the schema;
+    # every combination must still reach the op, -0.0 (a colour with other bits)
+    # included.
+    series = walk(2, 30, seed=63)
+    op = torch.ops.torch_render.render_line
+    defaults = dict(line_width=3.0, antialias=True, margin=0.0, channels=False,
+                    background=1.0, foreground=0.0)
+    cases = [
+        {},
+        dict(defaults),
+        dict(line_width=2.0, antialias=False, margin=1.5, background=0.0, foreground=1.0),
+        dict(foreground=-0.0),
+        dict(background=-0.0, foreground=1.0),
+        dict(margin=-0.0),
+    ]
+    for kw in cases:
+        want = op(series, 20, 30, **{**defaults, **kw})
+        got = torch_render.render_line(series, 20, 30, **kw)
+        assert torch.equal(got.view(torch.int32), want.view(torch.int32)), kw
+    neg = torch_render.render_line(series, 20, 30, foreground=-0.0)
+    assert torch.signbit(neg[neg == 0]).all()
+
+
 # ----------------------------------------------------------------------------- out= and empty
 
 

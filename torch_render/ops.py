@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -69,15 +70,22 @@ def render_line(
         >>> img = render_line(series, 500, 800)          # [64, 1, 500, 800] float32
         >>> u8 = render_line(series, 224, 224, dtype=torch.uint8, line_width=2.0)
     """
-    kwargs = dict(
-        line_width=float(line_width),
-        antialias=bool(antialias),
-        margin=float(margin),
-        value_range=value_range,
-        channels=bool(channels),
-        background=float(background),
-        foreground=float(foreground),
-    )
+    # Only the arguments that differ from the schema's defaults: the dispatcher's
+    # parsing of each keyword costs about 0.4 us per call.
+    kwargs = {}
+    for name, value, default in (
+        ("line_width", float(line_width), 3.0),
+        ("antialias", bool(antialias), True),
+        ("margin", float(margin), 0.0),
+        ("channels", bool(channels), False),
+        ("background", float(background), 1.0),
+        ("foreground", float(foreground), 0.0),
+    ):
+        # (-0.0 == 0.0, but as a colour it gives other bits.)
+        if value != default or math.copysign(1.0, value) != math.copysign(1.0, default):
+            kwargs[name] = value
+    if value_range is not None:
+        kwargs["value_range"] = value_range
     for name, size in (("height", height), ("width", width)):
         # Python ints past int64 would otherwise fail in the dispatcher's schema match.
         if isinstance(size, int) and not -(2**63) <= size < 2**63:
