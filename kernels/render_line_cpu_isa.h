@@ -387,6 +387,15 @@ void render_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch, int64
   // Where a tile is drawn: the plane itself, or the scratch tile (then streamed).
   OutT* const tile = static_cast<OutT*>(scratch.tile);
   const int64_t stride = tile != nullptr ? cols : p.width;
+  // The background's bytes repeated to 4, for filling ahead (used by the float32
+  // and uint8 copies only, whose values repeat in 4 bytes).
+  uint32_t bg_pattern;
+  {
+    unsigned char bytes[4];
+    const auto* value = reinterpret_cast<const unsigned char*>(&bg);
+    for (int i = 0; i < 4; ++i) bytes[i] = value[i % sizeof(OutT)];
+    std::memcpy(&bg_pattern, bytes, sizeof(bytes));
+  }
   // Rows [row_begin, filled_to) of the plane hold the background already.
   int64_t filled_to =
       tile == nullptr ? row_begin + std::min(std::max<int64_t>(scratch.filled_rows, 0),
@@ -430,12 +439,7 @@ void render_block(const LineParams& p, OutT* plane, int64_t b, int64_t ch, int64
       const int64_t bytes = ahead.end - ahead.next;
       ahead.fill_step =
           std::min(kMaxFillStep, (bytes / std::max<int64_t>(rows, 1) + 32) & ~int64_t{31});
-      // (Used by the float32 and uint8 copies only, whose values repeat in 4 bytes.)
-      unsigned char pattern[4];
-      for (int i = 0; i < 4; ++i) {
-        pattern[i] = reinterpret_cast<const unsigned char*>(&bg)[i % sizeof(OutT)];
-      }
-      std::memcpy(&ahead.pattern, pattern, sizeof(pattern));
+      ahead.pattern = bg_pattern;
     }
     for (int64_t k = 0; k < n; ++k) {
       const CpuPrimitive& q = scratch.primitives[k];

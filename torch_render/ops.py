@@ -7,6 +7,14 @@ from typing import Optional
 
 import torch
 
+# The defaults of render_line's keyword arguments, read from its schema (the one
+# place they are defined).
+_SCHEMA_DEFAULTS = {
+    a.name: a.default_value
+    for a in torch.ops.torch_render.render_line.default._schema.arguments
+    if a.kwarg_only
+}
+
 __all__ = ["render_line", "cuda_built"]
 
 OUTPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8)
@@ -73,14 +81,15 @@ def render_line(
     # Only the arguments that differ from the schema's defaults: the dispatcher's
     # parsing of each keyword costs about 0.4 us per call.
     kwargs = {}
-    for name, value, default in (
-        ("line_width", float(line_width), 3.0),
-        ("antialias", bool(antialias), True),
-        ("margin", float(margin), 0.0),
-        ("channels", bool(channels), False),
-        ("background", float(background), 1.0),
-        ("foreground", float(foreground), 0.0),
+    for name, value in (
+        ("line_width", float(line_width)),
+        ("antialias", bool(antialias)),
+        ("margin", float(margin)),
+        ("channels", bool(channels)),
+        ("background", float(background)),
+        ("foreground", float(foreground)),
     ):
+        default = _SCHEMA_DEFAULTS[name]
         # (-0.0 == 0.0, but as a colour it gives other bits.)
         if value != default or math.copysign(1.0, value) != math.copysign(1.0, default):
             kwargs[name] = value
