@@ -105,7 +105,7 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
   p.channel_mode = channels;
   p.antialias = antialias;
   p.half_width = static_cast<float>(line_width) * 0.5f;
-  p.margin = static_cast<float>(margin);
+  p.margin = margin;
   // + 0.0f turns -0.0 into +0.0, the value the coverage formula gives at a = 0.
   p.background = static_cast<float>(background) + 0.0f;
   p.foreground = static_cast<float>(foreground);
@@ -125,7 +125,7 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
                                      std::to_string(S) + ", 2]"
                                : std::string(" ([B, S, 2] needs channels=True)"),
                       ", got shape ", vr.sizes());
-    plan.value_range = vr.to(at::kFloat).contiguous();
+    plan.value_range = vr.to(at::kDouble).contiguous();
     p.range_stride_b = per_image ? 2 : S * 2;
     p.range_stride_g = per_image ? 0 : 2;
   }

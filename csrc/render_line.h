@@ -12,10 +12,10 @@
 namespace torch_render {
 
 // Everything a backend needs: the validated kernel parameters (workspace
-// pointers left for the backend), the float32 value ranges and the output.
+// pointers left for the backend), the float64 value ranges and the output.
 struct LinePlan {
   kernels::LineParams params;
-  at::Tensor value_range;  // contiguous float32, or undefined
+  at::Tensor value_range;  // contiguous float64, or undefined
   std::vector<int64_t> out_shape;
   at::ScalarType out_dtype;
   bool fresh_output = false;  // `out` was just allocated (never touched)

@@ -1,6 +1,8 @@
 // Geometry of the line-chart model (docs/rendering.md), shared by the CPU and
-// CUDA kernels. Every function is float32 with a fixed operation order so both
-// backends produce the same bits; build with -ffp-contract=off / --fmad=false.
+// CUDA kernels. Point coordinates are evaluated in float64 (the image must not
+// depend on the price level) and stored as float32; the raster is float32. Every
+// function has a fixed operation order so both backends produce the same bits;
+// build with -ffp-contract=off / --fmad=false.
 #pragma once
 
 #include "common.h"
@@ -15,6 +17,7 @@ constexpr float kMaxRelativeValue = 1.0e6f;
 constexpr float kFarPixels = 1048576.0f;  // 2^20
 
 TR_HD bool is_finite(float v) { return v - v == 0.0f; }
+TR_HD bool is_finite(double v) { return v - v == 0.0; }
 
 TR_HD float clamp01(float v) { return v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; }
 
@@ -25,30 +28,39 @@ TR_HD float max_f(float a, float b) { return b > a ? b : a; }
 TR_HD float plot_span(int64_t n, float margin) {
   return static_cast<float>(n - 1) - 2.0f * margin;
 }
-
-// x of point i of L: m + i * span_w / (L - 1), or the centre column if L == 1.
-TR_HD float point_x(int64_t i, int64_t length, int64_t width, float margin, float span_w) {
-  if (length == 1) return static_cast<float>(width - 1) * 0.5f;
-  return margin + (static_cast<float>(i) * span_w) / static_cast<float>(length - 1);
+TR_HD double plot_span(int64_t n, double margin) {
+  return static_cast<double>(n - 1) - 2.0 * margin;
 }
 
-// y of value v for the range [lo, hi]; NaN marks a point that is not drawn
-// (non-finite value or range).
-TR_HD float point_y(float v, float lo, float hi, int64_t height, float margin, float span_h) {
+// x of point i of L, in float64 then rounded: m + i * span_w / (L - 1), or the
+// centre column if L == 1.
+TR_HD float point_x(int64_t i, int64_t length, int64_t width, double margin, double span_w) {
+  if (length == 1) return static_cast<float>(static_cast<double>(width - 1) * 0.5);
+  return static_cast<float>(margin +
+                            (static_cast<double>(i) * span_w) / static_cast<double>(length - 1));
+}
+
+// y of value v for the range [lo, hi], in float64 then rounded; NaN marks a point
+// that is not drawn (non-finite value or range).
+TR_HD float point_y(double v, double lo, double hi, int64_t height, double margin,
+                    double span_h) {
   if (!is_finite(v) || !is_finite(lo) || !is_finite(hi)) return NAN;
-  if (hi == lo) return static_cast<float>(height - 1) * 0.5f;
-  float num = v - lo;
-  float den = hi - lo;
+  if (hi == lo) return static_cast<float>(static_cast<double>(height - 1) * 0.5);
+  double num = v - lo;
+  double den = hi - lo;
   if (!is_finite(num) || !is_finite(den)) {
-    // The difference overflowed float32: halving both is exact and keeps the ratio.
-    num = v * 0.5f - lo * 0.5f;
-    den = hi * 0.5f - lo * 0.5f;
+    // The difference overflowed float64: halving both keeps the ratio (exactly,
+    // but for the last bit of a denormal, which is nothing next to such a range).
+    num = v * 0.5 - lo * 0.5;
+    den = hi * 0.5 - lo * 0.5;
   }
-  float u = num / den;
-  u = u > kMaxRelativeValue ? kMaxRelativeValue : (u < -kMaxRelativeValue ? -kMaxRelativeValue : u);
-  const float y = margin + (1.0f - u) * span_h;
-  const float y_max = static_cast<float>(height - 1) + kFarPixels;
-  return y < -kFarPixels ? -kFarPixels : (y > y_max ? y_max : y);
+  double u = num / den;
+  const double u_max = kMaxRelativeValue;
+  u = u > u_max ? u_max : (u < -u_max ? -u_max : u);
+  const double y = margin + (1.0 - u) * span_h;
+  const double far = kFarPixels;
+  const double y_max = static_cast<double>(height - 1) + far;
+  return static_cast<float>(y < -far ? -far : (y > y_max ? y_max : y));
 }
 
 // Squared distance from pixel centre (px, py) to the capsule axis (x0, y0)-(x1, y1);

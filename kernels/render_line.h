@@ -2,8 +2,8 @@
 //
 // Two passes (docs/rendering.md):
 //   1. points: for every (image, series group) find the value range and map each
-//      value to its pixel y (NaN for points that are not drawn); x depends only on
-//      the point index and is computed once.
+//      value to its pixel y (NaN for points that are not drawn), all in float64,
+//      storing y as float32; x depends only on the point index and is computed once.
 //   2. raster: every output pixel takes the minimum squared distance to the
 //      segments and dots of its channel that can reach its column and turns it
 //      into coverage and a value.
@@ -29,13 +29,13 @@ struct LineParams {
   bool channel_mode = false;  // C = S (one channel per series) or 1 (overlay)
   bool antialias = true;
   float half_width = 1.5f;
-  float margin = 0.0f;
+  double margin = 0.0;
   float background = 1.0f;
   float foreground = 0.0f;
 
-  // Explicit ranges, float32: (lo, hi) of image b, group g at
+  // Explicit ranges, float64: (lo, hi) of image b, group g at
   // value_range[b * range_stride_b + g * range_stride_g]; null: from the data.
-  const float* value_range = nullptr;
+  const double* value_range = nullptr;
   int64_t range_stride_b = 0;
   int64_t range_stride_g = 0;
 
@@ -47,15 +47,18 @@ struct LineParams {
   TR_HD int64_t groups() const { return channel_mode ? num_series : 1; }
   TR_HD int64_t group_begin(int64_t g) const { return channel_mode ? g : 0; }
   TR_HD int64_t group_end(int64_t g) const { return channel_mode ? g + 1 : num_series; }
-  TR_HD float span_w() const { return plot_span(width, margin); }
-  TR_HD float span_h() const { return plot_span(height, margin); }
+  TR_HD double span_w() const { return plot_span(width, margin); }
+  TR_HD double span_h() const { return plot_span(height, margin); }
+  // The same in float32, for the raster's culling bounds.
+  TR_HD float margin_f() const { return static_cast<float>(margin); }
+  TR_HD float span_w_f() const { return plot_span(width, margin_f()); }
   TR_HD float reach() const { return coverage_reach(half_width, antialias); }
 };
 
-// Conversion of an input value to float (exact for every input type).
+// Conversion of an input value to double (exact for every input type).
 template <typename T>
 struct Load {
-  TR_HD static float convert(T v) { return static_cast<float>(v); }
+  TR_HD static double convert(T v) { return static_cast<double>(v); }
 };
 
 // A strided [B, S, L] view of the input series.
@@ -65,7 +68,7 @@ struct SeriesView {
   int64_t stride_b;
   int64_t stride_s;
   int64_t stride_l;
-  TR_HD float at(int64_t b, int64_t s, int64_t l) const {
+  TR_HD double at(int64_t b, int64_t s, int64_t l) const {
     return Load<T>::convert(data[b * stride_b + s * stride_s + l * stride_l]);
   }
 };
@@ -90,11 +93,13 @@ struct Store<uint8_t> {
 // Explicit intrinsics: torch builds CUDA code with the implicit half conversions off.
 template <>
 struct Load<__half> {
-  TR_HD static float convert(__half v) { return __half2float(v); }
+  TR_HD static double convert(__half v) { return static_cast<double>(__half2float(v)); }
 };
 template <>
 struct Load<__nv_bfloat16> {
-  TR_HD static float convert(__nv_bfloat16 v) { return __bfloat162float(v); }
+  TR_HD static double convert(__nv_bfloat16 v) {
+    return static_cast<double>(__bfloat162float(v));
+  }
 };
 template <>
 struct Store<__half> {
@@ -110,29 +115,30 @@ TR_HD void line_x_body(const LineParams& p, int64_t l) {
   p.xs[l] = point_x(l, p.length, p.width, p.margin, p.span_w());
 }
 
-// Points pass for image b, series group g: value range, then y of every point.
+// Points pass for image b, series group g: value range, then y of every point
+// (float64 throughout; only y is stored, as float32).
 template <typename T>
 TR_HD void line_points_body(const LineParams& p, const SeriesView<T>& in, int64_t b, int64_t g) {
   const int64_t s0 = p.group_begin(g);
   const int64_t s1 = p.group_end(g);
-  float lo = INFINITY;
-  float hi = -INFINITY;
+  double lo = INFINITY;
+  double hi = -INFINITY;
   if (p.value_range != nullptr) {
-    const float* r = p.value_range + b * p.range_stride_b + g * p.range_stride_g;
+    const double* r = p.value_range + b * p.range_stride_b + g * p.range_stride_g;
     lo = r[0];
     hi = r[1];
   } else {
     for (int64_t s = s0; s < s1; ++s) {
       for (int64_t l = 0; l < p.length; ++l) {
-        const float v = in.at(b, s, l);
+        const double v = in.at(b, s, l);
         if (is_finite(v)) {
-          lo = min_f(lo, v);
-          hi = max_f(hi, v);
+          lo = v < lo ? v : lo;
+          hi = v > hi ? v : hi;
         }
       }
     }
   }
-  const float span_h = p.span_h();
+  const double span_h = p.span_h();
   for (int64_t s = s0; s < s1; ++s) {
     float* y = p.ys + (b * p.num_series + s) * p.length;
     for (int64_t l = 0; l < p.length; ++l) {
@@ -175,7 +181,7 @@ TR_HD float pixel_value(const LineParams& p, float dist2) {
 }
 
 TR_HD IndexRange column_range(const LineParams& p, int64_t col) {
-  return column_points(col, p.length, p.width, p.margin, p.span_w(), p.reach());
+  return column_points(col, p.length, p.width, p.margin_f(), p.span_w_f(), p.reach());
 }
 
 }  // namespace kernels

@@ -1,10 +1,12 @@
 """Independent NumPy brute-force reference of the line-chart model (docs/rendering.md).
 
 Every pixel is measured against every primitive (segment or dot) of its channel, with
-no culling. All arithmetic is float32 in the operation order the document writes
-(numpy evaluates each elementwise operation separately, correctly rounded, with no
-fused multiply-add), so the result should match the op bit for bit; the tests allow
-1e-6. Separable per-primitive terms (those that depend only on the row or only on the
+no culling. The point coordinates are evaluated in float64 and stored as float32, the
+raster is float32, in the operation order the document writes (numpy evaluates each
+elementwise operation separately, correctly rounded, with no fused multiply-add), so
+the result should match the op bit for bit; the tests allow 1e-6.
+``exact_render_line`` is the model evaluated in plain float64 throughout (no float32
+step, no clamp): the op must agree with it to 1e-4 per pixel at any price level. Separable per-primitive terms (those that depend only on the row or only on the
 column) are computed on a row or column vector and broadcast: each element still
 sees exactly the same float32 operations.
 """
@@ -17,7 +19,6 @@ F32 = np.float32
 _ZERO = F32(0.0)
 _HALF = F32(0.5)
 _ONE = F32(1.0)
-_U_CLAMP = F32(1e6)
 _FAR = F32(2**20)  # y is clamped to this many pixels beyond the first and last rows
 
 OUTPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "uint8")
@@ -37,36 +38,36 @@ def round_bfloat16(values: np.ndarray) -> np.ndarray:
     return bits.astype(np.uint32).view(np.float32)
 
 
-def _y_coords(v: np.ndarray, lo: F32, hi: F32, height: int, m: F32, span_h: F32) -> np.ndarray:
-    """y of every value of one series (NaN marks a gap)."""
+def _y_coords(v: np.ndarray, lo: float, hi: float, height: int, m: float, span_h: float) -> np.ndarray:
+    """y of every value of one series (NaN marks a gap): float64 steps, stored as float32."""
     y = np.full(v.shape, np.nan, dtype=np.float32)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return y
     finite = np.isfinite(v)
     if hi == lo:
-        y[finite] = F32(height - 1) * _HALF
+        y[finite] = F32((height - 1) * 0.5)
         return y
-    vf = np.where(finite, v, _ZERO).astype(np.float32)
+    vf = np.where(finite, v, 0.0).astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         num = vf - lo
-        den = F32(hi - lo)
-        # the difference overflowed float32: both are taken halved
+        den = np.float64(hi - lo)
+        # the difference overflowed float64: both are taken halved
         bad = ~np.isfinite(num) | (not np.isfinite(den))
-        num_h = vf * _HALF - lo * _HALF
-        den_h = F32(hi * _HALF - lo * _HALF)
-        u_main = np.where(bad, num_h / den_h, num / den).astype(np.float32)
-    u = np.clip(u_main, -_U_CLAMP, _U_CLAMP).astype(np.float32)
-    yy = (m + (_ONE - u) * span_h).astype(np.float32)
-    yy = np.clip(yy, -_FAR, F32(height - 1) + _FAR).astype(np.float32)
-    y[finite] = yy[finite]
+        num_h = vf * 0.5 - lo * 0.5
+        den_h = np.float64(hi * 0.5 - lo * 0.5)
+        u_main = np.where(bad, num_h / den_h, num / den)
+    u = np.clip(u_main, -1e6, 1e6)
+    yy = np.clip(m + (1.0 - u) * span_h, -float(_FAR), (height - 1) + float(_FAR))
+    y[finite] = yy[finite].astype(np.float32)
     return y
 
 
-def _x_coords(length: int, width: int, m: F32, span_w: F32) -> np.ndarray:
+def _x_coords(length: int, width: int, m: float, span_w: float) -> np.ndarray:
+    """x of every point: float64 steps, stored as float32."""
     if length == 1:
-        return np.array([F32(width - 1) * _HALF], dtype=np.float32)
-    i = np.arange(length, dtype=np.float32)
-    return m + (i * span_w) / F32(length - 1)
+        return np.array([(width - 1) * 0.5], dtype=np.float32)
+    i = np.arange(length, dtype=np.float64)
+    return (m + (i * span_w) / (length - 1)).astype(np.float32)
 
 
 def _primitives(x: np.ndarray, y: np.ndarray):
@@ -131,7 +132,7 @@ def reference_render_line(
     ``dtype``: "float32", "float16", "float64", "uint8", or "bfloat16" (float32 array of
     the nearest-even bfloat16 values).
     """
-    s = to_float32(series)
+    s = np.asarray(series, dtype=np.float64)  # every input dtype is exact in float64
     if s.ndim == 2:
         s = s[:, None, :]
     if s.ndim != 3:
@@ -139,16 +140,16 @@ def reference_render_line(
     B, S, L = s.shape
     H, W = int(height), int(width)
     C = S if channels else 1
-    m = F32(margin)
-    span_w = F32(F32(W - 1) - F32(2) * m)
-    span_h = F32(F32(H - 1) - F32(2) * m)
+    m = float(margin)
+    span_w = (W - 1) - 2.0 * m
+    span_h = (H - 1) - 2.0 * m
     h = F32(F32(line_width) * _HALF)
     bg = F32(background)
     fg = F32(foreground)
 
     vr = None
     if value_range is not None:
-        vr = to_float32(value_range)
+        vr = np.asarray(value_range, dtype=np.float64)
         if vr.ndim == 2:
             vr = np.broadcast_to(vr[:, None, :], (B, S, 2))
         elif not channels:
@@ -161,12 +162,12 @@ def reference_render_line(
         for c, group in enumerate(groups):
             prims = []
             if vr is not None:
-                lo, hi = F32(vr[b, group[0], 0]), F32(vr[b, group[0], 1])
+                lo, hi = float(vr[b, group[0], 0]), float(vr[b, group[0], 1])
             else:
                 vals = s[b, group, :]
                 fin = vals[np.isfinite(vals)]
-                lo = F32(fin.min()) if fin.size else F32(np.nan)
-                hi = F32(fin.max()) if fin.size else F32(np.nan)
+                lo = float(fin.min()) if fin.size else np.nan
+                hi = float(fin.max()) if fin.size else np.nan
             for k in group:
                 y = _y_coords(s[b, k], lo, hi, H, m, span_h)
                 prims += _primitives(xs, y)
@@ -190,3 +191,62 @@ def reference_render_line(
     if dtype == "uint8":
         return np.clip(np.rint(F32(255) * values), 0, 255).astype(np.uint8)
     raise ValueError(f"unknown dtype {dtype!r}")
+
+
+def exact_render_line(
+    series,
+    height: int,
+    width: int,
+    *,
+    line_width: float = 3.0,
+    antialias: bool = True,
+    margin: float = 0.0,
+    value_range=None,
+    background: float = 1.0,
+    foreground: float = 0.0,
+) -> np.ndarray:
+    """The model in plain float64 (overlay mode): [B, 1, H, W] float64 pixel values.
+
+    No float32 rounding and no clamping anywhere: the pure definition the op's
+    float32 output must stay within 1e-4 of (antialiased) at every price level.
+    """
+    s = np.asarray(series, dtype=np.float64)
+    if s.ndim == 2:
+        s = s[:, None, :]
+    B, S, L = s.shape
+    H, W = int(height), int(width)
+    m = float(margin)
+    h = float(line_width) / 2.0
+    xs = np.full(L, (W - 1) / 2.0) if L == 1 else m + np.arange(L) * ((W - 1 - 2 * m) / (L - 1))
+    px = np.arange(W, dtype=np.float64)[None, :]
+    py = np.arange(H, dtype=np.float64)[:, None]
+    out = np.empty((B, 1, H, W), dtype=np.float64)
+    for b in range(B):
+        if value_range is not None:
+            lo, hi = (float(t) for t in np.asarray(value_range, dtype=np.float64)[b])
+        else:
+            fin = s[b][np.isfinite(s[b])]
+            lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (np.nan, np.nan)
+        best = np.full((H, W), np.inf)
+        for k in range(S):
+            v = s[b, k]
+            with np.errstate(over="ignore", invalid="ignore"):
+                if hi == lo:
+                    ys = np.where(np.isfinite(v), (H - 1) / 2.0, np.nan)
+                else:
+                    # (v - lo) / (hi - lo) without overflow near +-1e308
+                    u = (v / 2 - lo / 2) / (hi / 2 - lo / 2)
+                    if np.isfinite(hi - lo) and np.all(np.isfinite(v[np.isfinite(v)] - lo)):
+                        u = (v - lo) / (hi - lo)
+                    ys = m + (1.0 - u) * (H - 1 - 2 * m)
+                ys = np.where(np.isfinite(v), ys, np.nan)
+            for x0, y0, x1, y1 in _primitives(xs, ys):
+                ex, ey = x1 - x0, y1 - y0
+                ee = ex * ex + ey * ey
+                ax, ay = x0 - px, y0 - py
+                t = np.clip(-(ax * ex + ay * ey) / ee, 0.0, 1.0) if ee > 0 else 0.0
+                np.minimum(best, (ax + t * ex) ** 2 + (ay + t * ey) ** 2, out=best)
+        d = np.sqrt(best)
+        a = np.clip(h + 0.5 - d, 0.0, 1.0) if antialias else (d <= h).astype(np.float64)
+        out[b, 0] = background + a * (foreground - background)
+    return out

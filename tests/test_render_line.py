@@ -17,9 +17,8 @@ INF = float("inf")
 
 
 def _np_input(t: torch.Tensor) -> np.ndarray:
-    """The values of a tensor for the reference (float64 stays float64; it rounds them)."""
-    t = t.detach().cpu()
-    return t.numpy() if t.dtype == torch.float64 else t.float().numpy()
+    """The values of a tensor for the reference, as float64 (exact for every dtype)."""
+    return t.detach().cpu().double().numpy()
 
 
 def reference(series: torch.Tensor, height: int, width: int, **kw) -> np.ndarray:
@@ -348,7 +347,9 @@ def test_huge_values_use_halved_difference():
     check(series, 50, 60, value_range=vr)
 
 
-def test_float64_beyond_float32_is_a_gap():
+def test_float64_beyond_float32_is_drawn_not_a_gap():
+    """Values are scaled in float64: 1e300 and -1e39 are prices like any other (the
+    range spans them), not gaps as when values went through float32 first."""
     series = walk(2, 30, seed=4, dtype=torch.float64)
     series[0, 10] = 1e300
     series[1, 0] = -1e39
@@ -356,7 +357,11 @@ def test_float64_beyond_float32_is_a_gap():
     clean = series.clone()
     clean[0, 10] = NAN
     clean[1, 0] = NAN
-    torch.testing.assert_close(out, torch_render.render_line(clean, 40, 60), rtol=0, atol=0)
+    gaps = torch_render.render_line(clean, 40, 60)
+    assert not torch.equal(out[0], gaps[0]) and not torch.equal(out[1], gaps[1])
+    # The spike reaches the top row at its column, the dip the bottom row at column 0.
+    x10 = round(10 * 59 / 29)
+    assert out[0, 0, 0, x10] == 0.0 and out[1, 0, 39, 0] == 0.0
 
 
 # ----------------------------------------------------------------------------- strides

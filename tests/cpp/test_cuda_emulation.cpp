@@ -26,7 +26,7 @@ struct Case {
 
 struct Inputs {
   std::vector<double> series;  // [B, S, L] contiguous
-  std::vector<float> range;    // [B, S, 2] or empty
+  std::vector<double> range;   // [B, S, 2] or empty
 };
 
 Inputs make_inputs(const Case& c, uint32_t seed) {
@@ -44,8 +44,8 @@ Inputs make_inputs(const Case& c, uint32_t seed) {
   }
   if (c.with_range) {
     for (int64_t i = 0; i < c.B * c.S; ++i) {
-      in.range.push_back(95.0f);
-      in.range.push_back(105.0f);
+      in.range.push_back(95.0);
+      in.range.push_back(105.0);
     }
   }
   return in;

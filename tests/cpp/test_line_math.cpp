@@ -217,6 +217,51 @@ TEST(PointY, FarValuesAreClampedTwoToTheTwentyPixelsBeyondTheImage) {
   EXPECT_EQ(point_y(-1e30f, 0.0f, 1.0f, 3, 0.9995f, span), 0.9995f + (1.0f + kMaxRelativeValue) * span);
 }
 
+// The image must not depend on the price level: y is evaluated in float64, so at
+// any level from 1e-6 to 1e9, for ranges down to 1e-9 of the level, near the ends
+// of the double range and among denormals, it is within 1e-4 px of the exact
+// (long double, rationals exact to 64 bits) position.
+TEST(PointY, ExactAtAnyPriceLevel) {
+  Rng rng(11);
+  struct Level {
+    long double level, relative_range;
+  };
+  std::vector<Level> levels;
+  for (long double level : {1e-6L, 1e-3L, 1.0L, 1.00002L, 105000.37L, 1e9L}) {
+    for (long double rel : {1e-1L, 1e-4L, 2e-4L, 1e-6L, 1e-9L}) levels.push_back({level, rel});
+  }
+  for (const int64_t H : {64, 500, 1024}) {  // (float32 y resolves 6e-5 px below 1024)
+    const double m = H == 500 ? 2.5 : 0.0;
+    const double span = plot_span(H, m);
+    for (const Level& lv : levels) {
+      const double lo = static_cast<double>(lv.level);
+      const double hi = static_cast<double>(lv.level * (1.0L + lv.relative_range));
+      ASSERT_LT(lo, hi);
+      for (int k = 0; k < 50; ++k) {
+        const double v = lo + (hi - lo) * rng.real(-0.1, 1.1);
+        const long double u =
+            (static_cast<long double>(v) - lo) / (static_cast<long double>(hi) - lo);
+        const long double want = m + (1.0L - u) * span;
+        ASSERT_NEAR(static_cast<double>(point_y(v, lo, hi, H, m, span)),
+                    static_cast<double>(want), 1e-4)
+            << "level " << static_cast<double>(lv.level) << " relative range "
+            << static_cast<double>(lv.relative_range) << " v " << v << " H " << H;
+      }
+    }
+  }
+  // Near +-1e308 (the difference overflows float64) and among denormals.
+  const double span = plot_span(500, 0.0);
+  EXPECT_NEAR(point_y(1.35e308, 1e308, 1.7e308, 500, 0.0, span), 499.0 * (1.0 - 0.35 / 0.7), 1e-4);
+  EXPECT_EQ(point_y(1.7e308, -1.7e308, 1.7e308, 500, 0.0, span), 0.0f);
+  EXPECT_EQ(point_y(-1.7e308, -1.7e308, 1.7e308, 500, 0.0, span), 499.0f);
+  EXPECT_NEAR(point_y(0.0, -1.7e308, 1.7e308, 500, 0.0, span), 249.5, 1e-4);
+  const double tiny = 4.9406564584124654e-324;  // the smallest denormal
+  EXPECT_EQ(point_y(3 * tiny, tiny, 5 * tiny, 500, 0.0, span), 249.5f);
+  EXPECT_EQ(point_y(tiny, tiny, 5 * tiny, 500, 0.0, span), 499.0f);
+  EXPECT_EQ(point_y(5 * tiny, tiny, 5 * tiny, 500, 0.0, span), 0.0f);
+  EXPECT_NEAR(point_y(2 * tiny, tiny, 5 * tiny, 500, 0.0, span), 499.0 * 0.75, 1e-4);
+}
+
 // ---------------------------------------------------------------------------
 // segment_dist2
 

@@ -43,7 +43,7 @@ struct Case {
   float background = 1.0f;
   float foreground = 0.0f;
   RangeKind range = RangeKind::kData;
-  std::vector<float> ranges;  // [B, 2] or [B, S, 2] contiguous
+  std::vector<double> ranges;  // [B, 2] or [B, S, 2] contiguous
   InType in_type = InType::kFloat;
   OutType out_type = OutType::kFloat;
   int64_t stride_b = 0, stride_s = 0, stride_l = 0;
@@ -95,25 +95,28 @@ OutT model_pixel(const Case& c, float d2) {
 template <typename T, typename OutT>
 std::vector<OutT> brute_force(const Case& c, const T* data) {
   const int64_t B = c.B, S = c.S, L = c.L, H = c.H, W = c.W;
-  const float m = c.margin;
-  const float span_w = static_cast<float>(W - 1) - 2.0f * m;
-  const float span_h = static_cast<float>(H - 1) - 2.0f * m;
+  // Points in float64 (the model), rounded to float32 once at the end.
+  const double m = c.margin;
+  const double span_w = static_cast<double>(W - 1) - 2.0 * m;
+  const double span_h = static_cast<double>(H - 1) - 2.0 * m;
   std::vector<float> x(static_cast<size_t>(L));
   for (int64_t i = 0; i < L; ++i) {
-    x[i] = L == 1 ? static_cast<float>(W - 1) * 0.5f
-                  : m + (static_cast<float>(i) * span_w) / static_cast<float>(L - 1);
+    x[i] = static_cast<float>(L == 1 ? static_cast<double>(W - 1) * 0.5
+                                     : m + (static_cast<double>(i) * span_w) /
+                                               static_cast<double>(L - 1));
   }
   auto value = [&](int64_t b, int64_t s, int64_t l) {
-    return static_cast<float>(data[c.offset(b, s, l)]);
+    return static_cast<double>(data[c.offset(b, s, l)]);
   };
   // y of every point, NaN for the points that are not drawn.
   std::vector<float> y(static_cast<size_t>(B * S * L));
   const int64_t groups = c.channels ? S : 1;
+  constexpr double kInf64 = std::numeric_limits<double>::infinity();
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t s0 = c.channels ? g : 0;
       const int64_t s1 = c.channels ? g + 1 : S;
-      float lo = kInf, hi = -kInf;
+      double lo = kInf64, hi = -kInf64;
       if (c.range == RangeKind::kPerImage) {
         lo = c.ranges[b * 2];
         hi = c.ranges[b * 2 + 1];
@@ -123,7 +126,7 @@ std::vector<OutT> brute_force(const Case& c, const T* data) {
       } else {
         for (int64_t s = s0; s < s1; ++s) {
           for (int64_t l = 0; l < L; ++l) {
-            const float v = value(b, s, l);
+            const double v = value(b, s, l);
             if (std::isfinite(v)) {
               lo = std::min(lo, v);
               hi = std::max(hi, v);
@@ -133,22 +136,23 @@ std::vector<OutT> brute_force(const Case& c, const T* data) {
       }
       for (int64_t s = s0; s < s1; ++s) {
         for (int64_t l = 0; l < L; ++l) {
-          const float v = value(b, s, l);
+          const double v = value(b, s, l);
           float yy;
           if (!std::isfinite(v) || !std::isfinite(lo) || !std::isfinite(hi)) {
             yy = kNaN;
           } else if (hi == lo) {
-            yy = static_cast<float>(H - 1) * 0.5f;
+            yy = static_cast<float>(static_cast<double>(H - 1) * 0.5);
           } else {
-            float num = v - lo;
-            float den = hi - lo;
+            double num = v - lo;
+            double den = hi - lo;
             if (!std::isfinite(num) || !std::isfinite(den)) {
-              num = v * 0.5f - lo * 0.5f;
-              den = hi * 0.5f - lo * 0.5f;
+              num = v * 0.5 - lo * 0.5;
+              den = hi * 0.5 - lo * 0.5;
             }
-            const float u = std::min(1e6f, std::max(-1e6f, num / den));
-            const float far = 1048576.0f;  // 2^20 pixels beyond the first and last rows
-            yy = std::min(static_cast<float>(H - 1) + far, std::max(-far, m + (1.0f - u) * span_h));
+            const double u = std::min(1e6, std::max(-1e6, num / den));
+            const double far = 1048576.0;  // 2^20 pixels beyond the first and last rows
+            yy = static_cast<float>(
+                std::min(static_cast<double>(H - 1) + far, std::max(-far, m + (1.0 - u) * span_h)));
           }
           y[(b * S + s) * L + l] = yy;
         }
@@ -495,17 +499,18 @@ void set_ranges(Case& c, RangeKind kind, Rng& rng) {
     const double spread = std::max(dmax - dmin, 1e-30);
     double lo = dmin + rng.real(-0.3, 0.3) * spread;
     double hi = lo + rng.real(0.2, 1.5) * spread;
-    switch (rng.integer(0, 9)) {
+    switch (rng.integer(0, 10)) {
       case 0: hi = lo; break;                                        // flat
       case 1: std::swap(lo, hi); break;                              // upside down
       case 2: hi = lo + rng.pick({1e-6, 1e-3, 0.1}) * spread; break;  // data far outside
-      case 3: lo = -3e38, hi = 3e38; break;                          // the difference overflows
-      case 4: lo = std::nan(""); break;                              // nothing drawn
-      case 5: hi = std::numeric_limits<double>::infinity(); break;   // nothing drawn
+      case 3: lo = -3e38, hi = 3e38; break;                          // overflows float32
+      case 4: lo = -1.7e308, hi = 1.7e308; break;                    // overflows float64
+      case 5: lo = std::nan(""); break;                              // nothing drawn
+      case 6: hi = std::numeric_limits<double>::infinity(); break;   // nothing drawn
       default: break;
     }
-    c.ranges[2 * i] = static_cast<float>(lo);
-    c.ranges[2 * i + 1] = static_cast<float>(hi);
+    c.ranges[2 * i] = lo;
+    c.ranges[2 * i + 1] = hi;
   }
 }
 
@@ -631,7 +636,7 @@ TEST(RenderLineCpu, ChartLayoutsMatchTheModel) {
   Case far = fixed_case("far outside the range", 1, 1, 30, 80, 100, 3.0f, true, false,
                         Values::kUniform, Gaps::kNone, 18);
   far.range = RangeKind::kPerImage;
-  far.ranges = {-1e-3f, 1e-3f};
+  far.ranges = {-1e-3, 1e-3};
   for (double& v : far.buffer) v = std::clamp(v, -1.0, 1.0);
   cases.push_back(far);
   for (const Case& c : cases) {
@@ -732,7 +737,7 @@ TEST(RenderLineCpu, FarOutlierEndpointMatchesTheModel) {
                       Gaps::kNone, 21);
   c.buffer = {-1e6, 0.625, 0.5};
   c.range = RangeKind::kPerImage;
-  c.ranges = {0.0f, 1.0f};
+  c.ranges = {0.0, 1.0};
   ASSERT_NO_FATAL_FAILURE(check_case(c, rng));
 }
 
@@ -743,7 +748,7 @@ TEST(RenderLineCpu, SegmentBetweenOutliersHasNoGap) {
   Case c;
   c.L = 3, c.H = 40, c.W = 9, c.line_width = 1.0f, c.antialias = false;
   c.range = RangeKind::kPerImage;
-  c.ranges = {0.0f, 1.0f};
+  c.ranges = {0.0, 1.0};
   std::vector<float> xs, ys;
   const LineParams p = make_params<float>(c, xs, ys);
   Scratch scratch(p);
@@ -765,11 +770,12 @@ TEST(RenderLineCpu, RowsAround2To24MatchTheModel) {
   Case c;
   c.L = 2, c.H = (int64_t{1} << 24) + 40, c.W = 8, c.line_width = 3.0f, c.antialias = true;
   c.range = RangeKind::kPerImage;
-  c.ranges = {0.0f, 1.0f};
-  // y = (1 - v) * (H - 1): rows about 2^24 + 3 at x = 0 and 2^24 - 3 at x = 7.
-  const float span_h = static_cast<float>(c.H - 1);
-  const std::vector<float> data = {43.0f / span_h, 37.0f / span_h};
-  const float y0 = (1.0f - data[0]) * span_h, y1 = (1.0f - data[1]) * span_h;
+  c.ranges = {0.0, 1.0};
+  // y = (1 - v) * (H - 1) in float64: rows about 2^24 + 3 at x = 0 and 2^24 - 3 at x = 7.
+  const double span_h = static_cast<double>(c.H - 1);
+  const std::vector<float> data = {static_cast<float>(43.0 / span_h), static_cast<float>(37.0 / span_h)};
+  const float y0 = static_cast<float>((1.0 - static_cast<double>(data[0])) * span_h);
+  const float y1 = static_cast<float>((1.0 - static_cast<double>(data[1])) * span_h);
   const float x1 = static_cast<float>(c.W - 1);
   std::vector<float> xs, ys;
   const LineParams p = make_params<float>(c, xs, ys);
