@@ -51,9 +51,11 @@ def _want_cuda(cuda_sources: list[str]) -> bool:
 def _extension():
     debug = os.environ.get("TORCH_RENDER_DEBUG", "0") == "1"
     opt = ["-O0", "-g"] if debug else ["-O3"]
-    # No FMA contraction (CPU and CUDA give the same bits); no errno or trap
-    # semantics, which only block vectorisation and never change a value.
-    cxx = ["-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
+    # No -std: torch's BuildExtension adds the C++ standard that the installed
+    # torch's headers need (C++17 up to torch 2.14, C++20 from 2.15), for g++ and
+    # nvcc alike. No FMA contraction (CPU and CUDA give the same bits); no errno or
+    # trap semantics, which only block vectorisation and never change a value.
+    cxx = ["-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
            "-fvisibility=hidden", *opt]
     # at::parallel_for is an OpenMP pragma in ATen's headers: without -fopenmp it
     # silently runs on one thread. No -fopenmp at link time: the OpenMP runtime is
@@ -71,7 +73,7 @@ def _extension():
     if _want_cuda(cuda_sources):
         if "TORCH_CUDA_ARCH_LIST" not in os.environ and not torch.cuda.is_available():
             os.environ["TORCH_CUDA_ARCH_LIST"] = DEFAULT_CUDA_ARCHS
-        nvcc = ["--fmad=false", "-std=c++17", "--expt-relaxed-constexpr", *opt]
+        nvcc = ["--fmad=false", "--expt-relaxed-constexpr", *opt]
         return CUDAExtension(
             sources=cpp_sources + cuda_sources,
             extra_compile_args={"cxx": cxx + ["-DTORCH_RENDER_WITH_CUDA"], "nvcc": nvcc},
