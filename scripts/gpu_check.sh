@@ -19,7 +19,7 @@
 # Exit status: 0 when every step that applies passed, 1 otherwise.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 LOGDIR="${1:?usage: bash scripts/gpu_check.sh LOGDIR}"
 mkdir -p "$LOGDIR"
 LOGDIR="$(cd "$LOGDIR" && pwd)"

@@ -137,7 +137,7 @@ def test_render_csv_shared_data(tmp_path):
 
 def test_render_csv_too_short(tmp_path):
     csv = tmp_path / "short.csv"
-    rows = "".join(f"{i},1,1,1,{i + 1},1\n" for i in range(20))
+    rows = "".join(f"{i},1,{i + 1},1,{i + 1},1\n" for i in range(20))  # possible candles
     csv.write_text("timestamp,open,high,low,close,volume\n" + rows)
     result = run_cli("render", "--csv", str(csv), "--count", "5", "--length", "17", cwd=str(tmp_path))
     assert result.returncode == 1
@@ -190,6 +190,172 @@ def test_cuda_unavailable(tmp_path):
     result = run_cli("render", "--device", "cuda", "--count", "2", cwd=str(tmp_path))
     assert result.returncode == 1
     assert result.stderr.startswith("torch_render: error: --device cuda: CUDA is not available")
+
+
+# --- issue 11: integer flags past int64 or their range, and an unwritable --out, are
+# refused before anything is rendered: the flag named, one line, no traceback -----------
+
+HUGE = "99999999999999999999"  # > 2**64
+
+
+def cli_in_process(capsys, *args: str, cwd) -> subprocess.CompletedProcess:
+    """main(args) in this process (no torch import per call), as a CompletedProcess."""
+    from torch_render.cli import main
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        code = main(list(args))
+    except SystemExit as e:
+        code = e.code
+    finally:
+        os.chdir(old)
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out, err)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("torch_render: error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert "rendered" not in result.stdout  # nothing was drawn
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "command, flag, value, expected",
+    [
+        ("render", "--count", HUGE, "must be an integer in [1, 2**63 - 1]"),
+        ("render", "--length", HUGE, "must be an integer in [1, 2**63 - 1]"),
+        ("render", "--width", HUGE, "must be an integer in [1, 2**31 - 1]"),
+        ("render", "--height", HUGE, "must be an integer in [1, 2**31 - 1]"),
+        ("render", "--height", str(2**31), "must be an integer in [1, 2**31 - 1]"),
+        ("render", "--width", "0", "must be an integer in [1, 2**31 - 1]"),
+        ("render", "--batch", HUGE, "must be an integer in [1, 2**63 - 1]"),
+        ("render", "--sheet", HUGE, "must be an integer in [0, 2**63 - 1]"),
+        ("render", "--sheet", "-1", "must be an integer in [0, 2**63 - 1]"),
+        ("render", "--seed", HUGE, "must be an integer in [-2**63, 2**64 - 1]"),
+        ("render", "--seed", "-" + HUGE, "must be an integer in [-2**63, 2**64 - 1]"),
+        ("render", "--seed", "1.5", "expected an integer, got '1.5'"),
+        ("preview", "--count", HUGE, "must be an integer in [1, 2**63 - 1]"),
+        ("preview", "--length", "-3", "must be an integer in [1, 2**63 - 1]"),
+        ("render", "--line-width", "1e39", "must be finite, >= 0 and a float32 value"),
+    ],
+)
+def test_integer_flags_out_of_range(tmp_path, capsys, command, flag, value, expected):
+    result = cli_in_process(capsys, command, flag, value, "--out", "x.png", cwd=tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, f"argument {flag}: ", expected, value)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_integer_flag_out_of_range_command_line(tmp_path):
+    # The issue's example, end to end: no traceback, one line, status 2.
+    result = run_cli("render", "--count", HUGE, cwd=str(tmp_path))
+    assert result.returncode == 2
+    assert_one_line_error(result, "argument --count: must be an integer in [1, 2**63 - 1], got " + HUGE)
+
+
+def test_seed_range_ends_are_accepted(tmp_path, capsys):
+    for seed in (str(2**64 - 1), str(-(2**63))):
+        result = cli_in_process(capsys, "render", "--count", "2", "--length", "5", "--height", "8",
+                                "--width", "8", "--seed", seed, "--sheet", "0", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("rendered 2 charts of 8x8")
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        # Within int64 one by one, but the synthetic closes would not fit in memory.
+        (["--count", str(2**62)], ["--count", "--length", "synthetic closes", "memory"]),
+        (["--count", "1000000000000", "--length", "1000000000"], ["--count", "--length", "memory"]),
+        # One output batch larger than the memory.
+        (["--count", "64", "--height", "2000000000", "--width", "2000000000", "--sheet", "0"],
+         ["--batch", "--height", "--width", "memory"]),
+        # The contact sheet would be wider than a PNG can be (2**31 - 1 pixels).
+        (["--count", "4", "--height", "1", "--width", "2147483000", "--length", "2"],
+         ["--sheet", "--width", "PNG"]),
+    ],
+)
+def test_sizes_that_cannot_be_rendered(tmp_path, capsys, args, needles):
+    result = cli_in_process(capsys, "render", *args, "--out", "x.png", cwd=tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, *needles)
+
+
+def test_sizes_on_a_cuda_device_count_host_and_device_memory(monkeypatch):
+    # No GPU needed: the check's arithmetic with a stand-in for the memory sizes.
+    from torch_render import cli
+
+    gib = 2**30
+    memory = {"cpu": 64 * gib, "cuda": 16 * gib}
+    monkeypatch.setattr(cli, "_memory", lambda device: memory[device.type])
+    cuda = torch.device("cuda", 0)
+    args = cli.build_parser().parse_args(["render", "--count", "64", "--batch", "64"])
+    cli._check_sizes(args, cuda)  # 64 x 500 x 800 float32: 98 MB
+
+    args = cli.build_parser().parse_args(["render", "--count", "4096", "--batch", "4096", "--sheet", "0"])
+    with pytest.raises(cli._UsageError, match=r"--batch 4096 x --height 500 x --width 800 output images "
+                                              r"\(6\.1 GiB\)"):
+        memory["cuda"] = 4 * gib
+        cli._check_sizes(args, cuda)
+    cli._check_sizes(args, torch.device("cpu"))  # 6.1 GiB fit in the host's 64
+
+    # Synthetic closes are made on the host, then copied: both memories must hold them.
+    args = cli.build_parser().parse_args(["render", "--count", "100000", "--length", "100000", "--sheet", "0"])
+    memory["cuda"] = 128 * gib  # 74.5 GiB of closes fit on the device, not on the host
+    with pytest.raises(cli._UsageError, match=r"--count 100000 x --length 100000 synthetic closes "
+                                              r"\(74\.5 GiB\) need more than the 64 GiB of memory of cpu"):
+        cli._check_sizes(args, cuda)
+    args.csv = "file.csv"  # closes from a file: not counted here
+    cli._check_sizes(args, cuda)
+
+
+@pytest.mark.parametrize("command", ["render", "preview"])
+@pytest.mark.parametrize("target", ["folder", "missing", "proc", "file_in_file"])
+def test_unwritable_out_is_refused_before_rendering(tmp_path, capsys, command, target):
+    (tmp_path / "a_file").write_text("x")
+    out = {
+        "folder": str(tmp_path),
+        "missing": str(tmp_path / "no_such_dir" / "s.png"),
+        "proc": "/proc/version",
+        "file_in_file": str(tmp_path / "a_file" / "s.png"),
+    }[target]
+    # Many charts: if rendering ran first, this test would take minutes.
+    result = cli_in_process(capsys, command, "--count", "2000", "--height", "500", "--width", "800",
+                            "--out", out, cwd=tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, f"argument --out: {out}: ")
+    assert (tmp_path / "a_file").read_text() == "x"
+
+
+def test_unwritable_out_command_line(tmp_path):
+    result = run_cli("render", "--count", "20000", "--out", "/proc/version", cwd=str(tmp_path))
+    assert result.returncode == 2
+    assert_one_line_error(result, "argument --out: /proc/version: cannot write a file there")
+
+
+def test_out_checks(tmp_path, capsys):
+    # An existing file is fine (overwritten only at the end); a new one is not left behind
+    # by the check; --sheet 0 writes nothing, so --out is not checked.
+    existing = tmp_path / "old.png"
+    existing.write_bytes(b"old")
+    result = cli_in_process(capsys, "render", "--count", "2", "--height", "8", "--width", "8",
+                            "--out", str(existing), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert read_png(str(existing)).shape == sheet_size(2, 2, 8, 8)
+    result = cli_in_process(capsys, "render", "--count", "2", "--height", "8", "--width", "8", "--sheet", "0",
+                            "--out", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    before = sorted(os.listdir(tmp_path))
+    result = cli_in_process(capsys, "render", "--count", "2", "--csv", str(tmp_path / "absent.csv"),
+                            "--out", "new.png", cwd=tmp_path)
+    assert result.returncode == 1
+    assert_one_line_error(result, "absent.csv")
+    assert sorted(os.listdir(tmp_path)) == before  # the probe left no file
 
 
 # --- synthetic closes --------------------------------------------------------------

@@ -399,3 +399,208 @@ def test_dataloader_workers_render_with_line_chart(context):
         assert torch.equal(images, expected_images[4 * i : 4 * i + 4])
         assert torch.equal(labels, ds.labels[4 * i : 4 * i + 4])
     assert torch.equal(expected_images, torch_render.render_line(windows(close, 20)[:16].float(), 32, 48))
+
+
+# --- issue 11: rows of empty fields, impossible prices, duplicate columns, empty
+# archives and unbounded reindexing are errors, not silently skipped or allocated ----------
+
+GOOD = "60,1,2,0.5,1.5,3"
+LATER = "120,1,2,0.5,1.5,3"
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (",,", r"line 3: expected 6 fields, got 3"),
+        (",,,,,", r"line 3: expected 6 values, got a row of 6 empty fields: ',,,,,'"),
+        (" , , ", r"line 3: expected 6 fields, got 3"),
+        (" , , , , , ", r"line 3: expected 6 values, got a row of 6 empty fields: ' , , , , , '"),
+        ('""', r"line 3: expected 6 fields, got 1"),  # a quoted empty field is not a blank line
+        (",", r"line 3: expected 6 fields, got 2"),
+    ],
+)
+def test_rows_of_empty_fields_are_errors(tmp_path, row, message):
+    path = write(tmp_path / "holes.csv", f"{HEADER}\n{GOOD}\n{row}\n{LATER}\n")
+    with pytest.raises(KlineError, match=r"holes\.csv: " + message):
+        load_klines(path)
+    with pytest.raises(ValueError, match=r"holes\.csv: " + message):
+        read_closes(path)  # the command line's reader
+
+
+def test_rows_of_empty_fields_binance_and_zip(tmp_path):
+    empty = "," * 11
+    path = write(tmp_path / "b.csv", "\n".join([BINANCE_MS[0], BINANCE_MS[1], empty, BINANCE_MS[2]]) + "\n")
+    expected = r"b\.csv: line 3: expected 12 values, got a row of 12 empty fields"
+    with pytest.raises(KlineError, match=expected):
+        load_klines(path)
+    with pytest.raises(ValueError, match=expected):
+        read_closes(path)
+    archive_path = tmp_path / "b.zip"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        archive.writestr("b.csv", "\r\n".join([BINANCE_MS[0], " ,  ,", BINANCE_MS[1]]) + "\r\n")
+    with pytest.raises(KlineError, match=r"b\.zip \(b\.csv\): line 2: expected 12 fields, got 3"):
+        load_klines(archive_path)
+
+
+def test_blank_lines_are_skipped_and_counted(tmp_path):
+    # Empty or whitespace-only lines (spaces, tabs, CR) are skipped, but still count
+    # in the line numbers of later errors, as an editor shows them.
+    text = f"\n  \n{HEADER}\n\t\n{GOOD}\n   \r\n\n{LATER}\n \n"
+    k = load_klines(write(tmp_path / "blank.csv", text))
+    assert k.timestamp.tolist() == [60, 120] and ohlcv(k) == [[1, 2, 0.5, 1.5, 3]] * 2
+    assert read_closes(tmp_path / "blank.csv").tolist() == [1.5, 1.5]
+    bad = write(tmp_path / "blank_bad.csv", text + "\t\n180,1,2,0.5,x,3\n")
+    with pytest.raises(KlineError, match=r"blank_bad\.csv: line 11: close is not a number: 'x'"):
+        load_klines(bad)
+    crlf = write(tmp_path / "crlf.csv", f"{HEADER}\r\n\r\n{GOOD}\r\n,,,,,\r\n{LATER}\r\n")
+    with pytest.raises(KlineError, match=r"crlf\.csv: line 4: expected 6 values, got a row of 6 empty"):
+        load_klines(crlf)
+
+
+def test_multiline_record_error_names_its_first_line(tmp_path):
+    path = write(tmp_path / "quoted.csv", f'{HEADER}\n{GOOD}\n120,"1\n\n2",2,0.5,1.5,3\n')
+    with pytest.raises(KlineError, match=r"quoted\.csv: line 3: open is not a number: '1\\n\\n2'"):
+        load_klines(path)
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("120,1,0.5,2,1.5,3", r"line 3: high 0\.5 is below low 2\.0"),
+        ("120,3,2,0.5,1.5,3", r"line 3: high 2\.0 is below open 3\.0"),
+        ("120,1,2,0.5,2.5,3", r"line 3: high 2\.0 is below close 2\.5"),
+        ("120,0.4,2,0.5,1.5,3", r"line 3: low 0\.5 is above open 0\.4"),
+        ("120,1,2,0.5,0.25,3", r"line 3: low 0\.5 is above close 0\.25"),
+        ("120,0,2,0.5,1.5,3", r"line 3: open must be a price > 0, got 0\.0"),
+        ("120,1,2,-0.5,1.5,3", r"line 3: low must be a price > 0, got -0\.5"),
+        ("120,1,2,0.5,-0.0,3", r"line 3: close must be a price > 0, got -0\.0"),
+        ("120,1,2,-inf,1.5,3", r"line 3: low must be a price > 0, got -inf"),
+        ("120,-1,-0.5,-2,-1.5,3", r"line 3: open must be a price > 0, got -1\.0"),
+        ("120,1,2,0.5,1.5,-3", r"line 3: volume must be >= 0, got -3\.0"),
+    ],
+)
+def test_impossible_prices_are_errors(tmp_path, row, message):
+    path = write(tmp_path / "prices.csv", f"{HEADER}\n{GOOD}\n{row}\n{LATER}\n")
+    with pytest.raises(KlineError, match=r"prices\.csv: " + message):
+        load_klines(path)
+
+
+def test_impossible_prices_command_line_reader(tmp_path):
+    # read_closes checks the columns it finds: close always, open/high/low if present.
+    below = write(tmp_path / "below.csv", f"{HEADER}\n{GOOD}\n120,1,0.5,2,1.5,3\n")
+    with pytest.raises(ValueError, match=r"below\.csv: line 3: high 0\.5 is below low 2\.0"):
+        read_closes(below)
+    zero = write(tmp_path / "zero.csv", "close\n1.5\n0\n")
+    with pytest.raises(ValueError, match=r"zero\.csv: line 3: close must be a price > 0, got 0\.0"):
+        read_closes(zero)
+    binance = write(tmp_path / "b.csv", BINANCE_MS[0] + "\n" + BINANCE_MS[1].replace("16525.78", "16600", 1) + "\n")
+    with pytest.raises(ValueError, match=r"b\.csv: line 2: high 16556\.8 is below low 16600\.0"):
+        read_closes(binance)
+    assert read_closes(write(tmp_path / "ok.csv", "close,open\n2,1\nnan,1\n")).tolist()[0] == 2.0
+
+
+def test_nan_prices_are_not_compared(tmp_path):
+    k = load_klines(write(tmp_path / "nan.csv", f"{HEADER}\n60,nan,nan,nan,nan,nan\n120,1,nan,0.5,1.5,3\n"))
+    assert math.isnan(k.open[0]) and math.isnan(k.high[1]) and k.low[1] == 0.5
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        ("timestamp,open,high,low,close,close,volume", r"the header names the column 'close' twice \(fields 5 and 6\)"),
+        ("timestamp,open,high,low,Close,volume,close", r"the header names the column 'close' twice \(fields 5 and 7\)"),
+        ("timestamp,open,high,low,close,volume,Timestamp", r"the header names the column 'timestamp' twice \(fields 1 and 7\)"),
+        ("timestamp,open,high,low,close,volume,note,note", r"the header names the column 'note' twice \(fields 7 and 8\)"),
+    ],
+)
+def test_duplicate_header_columns_are_errors(tmp_path, header, message):
+    fields = header.count(",") + 1
+    row = ",".join(["60", "1", "2", "0.5", "1.5", "3"] + ["1.5"] * (fields - 6))
+    path = write(tmp_path / "dup.csv", f"{header}\n{row}\n")
+    with pytest.raises(KlineError, match=r"dup\.csv: line 1: " + message):
+        load_klines(path)
+    with pytest.raises(ValueError, match=r"dup\.csv: line 1: " + message):
+        read_closes(path)
+    # Unnamed columns (empty header fields) are not names, and may repeat.
+    ok = write(tmp_path / "unnamed.csv", f"{HEADER},,\n60,1,2,0.5,1.5,3,x,y\n")
+    assert load_klines(ok).timestamp.tolist() == [60]
+
+
+def test_zip_without_csv(tmp_path):
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w"):
+        pass
+    with pytest.raises(KlineError, match=r"empty\.zip: no CSV file in the zip archive \(it is empty\)"):
+        load_klines(empty)
+    with pytest.raises(ValueError, match=r"empty\.zip: no CSV file in the zip archive"):
+        read_closes(empty)
+
+    folder = tmp_path / "folder.zip"
+    with zipfile.ZipFile(folder, "w") as archive:
+        archive.writestr("data/", "")
+    with pytest.raises(KlineError, match=r"folder\.zip: no CSV file in the zip archive \(it is empty\)"):
+        load_klines(folder)
+
+    others = tmp_path / "others.zip"
+    with zipfile.ZipFile(others, "w") as archive:
+        archive.writestr("README.txt", "hello")
+        archive.writestr("data.json", "{}")
+    with pytest.raises(KlineError, match=r"others\.zip: no CSV file in the zip archive \(it has 2 files: "
+                                         r"'README\.txt', 'data\.json'\)"):
+        load_klines(others)
+
+    # A single member is read whatever its name, as before.
+    one = tmp_path / "one.zip"
+    with zipfile.ZipFile(one, "w") as archive:
+        archive.writestr("BTCUSDT-1m-2023-01", "\n".join(BINANCE_MS) + "\n")
+    assert load_klines(one).timestamp.tolist() == BINANCE_SECONDS
+
+
+def test_reindex_span_is_bounded(tmp_path):
+    # Two rows 20 years apart: 10.5 million minutes. Refused before any allocation.
+    twenty_years = 20 * 365 * 86400
+    far = write(tmp_path / "far.csv", f"{HEADER}\n0,1,2,0.5,1.5,3\n{twenty_years},1,2,0.5,1.5,3\n")
+    with pytest.raises(KlineError, match=r"far\.csv: line 3: reindex=True would make more than "
+                                         r"max_rows=5260320 rows of 60 s: this row is 10512000 steps "
+                                         r"after line 2's; pass a larger max_rows, or max_rows=None"):
+        load_klines(far, reindex=True)
+    assert len(load_klines(far)) == 2  # fine without reindex
+
+    # Ten years of minutes (with leap days) is the default bound; the bound counts rows.
+    path = write(tmp_path / "gap.csv", f"{HEADER}\n0,1,2,0.5,1.5,3\n60,1,2,0.5,1.5,3\n240,1,2,0.5,1.5,3\n")
+    assert len(load_klines(path, reindex=True, max_rows=5)) == 5
+    with pytest.raises(KlineError, match=r"gap\.csv: line 4: reindex=True would make more than "
+                                         r"max_rows=4 rows of 60 s: this row is 4 steps after line 2's"):
+        load_klines(path, reindex=True, max_rows=4)
+    assert len(load_klines(path, reindex=True, max_rows=None)) == 5
+    hourly = load_klines(path, reindex=True, interval=20, max_rows=13)
+    assert len(hourly) == 13 and int(hourly.close.isnan().sum()) == 10
+    assert len(load_klines(path, max_rows=1)) == 3  # only reindexing is bounded
+    for bad in (0, -1, 2.5, "5", True):
+        with pytest.raises(ValueError, match="max_rows"):
+            load_klines(path, reindex=True, max_rows=bad)
+
+
+def test_reindex_interval_beyond_int64(tmp_path):
+    path = write(tmp_path / "one.csv", f"{HEADER}\n{GOOD}\n")
+    with pytest.raises(ValueError, match=r"load_klines: interval \(seconds\) must be an integer >= 1 and < 2\*\*63"):
+        load_klines(path, reindex=True, interval=2**63)
+
+
+def test_first_bad_line_wins_and_nothing_after_it_is_read(tmp_path):
+    # Row checks run while reading: an error names the first bad line, whatever its
+    # kind, even where a later line is malformed too.
+    unsorted = write(tmp_path / "u.csv", f"{HEADER}\n{LATER}\n{GOOD}\n180,1,2,0.5,oops,3\n")
+    with pytest.raises(KlineError, match=r"u\.csv: line 3: timestamp not after the previous row's"):
+        load_klines(unsorted)
+    off_grid = write(tmp_path / "g.csv", f"{HEADER}\n{GOOD}\n90,1,2,0.5,1.5,3\n180,1,2,0.5,oops,3\n")
+    with pytest.raises(KlineError, match=r"g\.csv: line 3: timestamp 90 is not on the 60-second grid"):
+        load_klines(off_grid, reindex=True)
+    with pytest.raises(KlineError, match=r"g\.csv: line 4: close is not a number: 'oops'"):
+        load_klines(off_grid)
+    far = write(tmp_path / "f.csv", f"{HEADER}\n{GOOD}\n{LATER}\n999999960,1,2,0.5,1.5,3\n1,,\n")
+    with pytest.raises(KlineError, match=r"f\.csv: line 4: reindex=True would make more than max_rows=100 "):
+        load_klines(far, reindex=True, max_rows=100)
+    mixed = write(tmp_path / "m.csv", f"{HEADER}\n{GOOD}\n120000000000,1,2,0.5,1.5,3\n180,1,0.5,2,1.5,3\n")
+    with pytest.raises(KlineError, match=r"m\.csv: line 3: timestamp is in milliseconds but line 2's"):
+        load_klines(mixed)

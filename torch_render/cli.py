@@ -3,6 +3,11 @@
 ``render`` is the main job: it draws N price windows (synthetic, or sliding windows
 of a kline file's closes) as charts in batches on a device, reports the throughput
 and writes a PNG contact sheet of the first charts.
+
+Bad arguments are found before anything is drawn: an integer past its range (int64
+at most), sizes whose closes, images or contact sheet cannot fit in memory or in a
+PNG, an ``--out`` that cannot be written. Each gives one line on stderr that names
+the flag, and exit status 2, as argparse's own errors do.
 """
 
 from __future__ import annotations
@@ -11,12 +16,23 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 import time
 from typing import NoReturn, Optional, Sequence
 
 import torch
 
 PROG = "python -m torch_render"
+
+_INT64_MAX = 2**63 - 1
+_PNG_SIDE_MAX = 2**31 - 1  # the largest width or height a PNG can have
+_FLOAT32_MAX = 3.4028234663852886e38  # the op's bound on line_width
+_SEED_RANGE = (-(2**63), 2**64 - 1, "[-2**63, 2**64 - 1]")  # what torch.Generator.manual_seed takes
+
+
+class _UsageError(ValueError):
+    """A flag whose value cannot work, found before rendering: reported like
+    argparse's own errors (one line, exit status 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,14 +51,23 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action) or ""
 
 
-def _int_at_least(low: int):
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
+def _int_in(low: int, high: int = _INT64_MAX, shown: Optional[str] = None):
+    """An argparse type: an integer in [low, high] (high: int64's largest by default)."""
+    if shown is None:
+        ends = {_INT64_MAX: "2**63 - 1", _PNG_SIDE_MAX: "2**31 - 1"}
+        shown = f"[{low}, {ends.get(high, high)}]"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        except ValueError:  # also for more than 4300 digits
+            raise argparse.ArgumentTypeError(f"expected an integer, got {_shown(text)}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer in {shown}, got {text.strip()}")
         return value
 
     return parse
@@ -52,9 +77,9 @@ def _nonnegative_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be finite and >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {_shown(text)}") from None
+    if not (math.isfinite(value) and 0 <= value <= _FLOAT32_MAX):
+        raise argparse.ArgumentTypeError(f"must be finite, >= 0 and a float32 value, got {text.strip()}")
     return value
 
 
@@ -65,13 +90,20 @@ def _add_chart_arguments(command: argparse.ArgumentParser, *, count: int) -> Non
         help="kline file to take the closes from: a CSV with a 'close' column or a "
              "Binance kline CSV, plain, gzip or zip (default: synthetic closes)",
     )
-    command.add_argument("--count", type=_int_at_least(1), default=count, metavar="N", help="number of charts")
-    command.add_argument("--length", type=_int_at_least(1), default=100, metavar="L", help="closes per chart")
-    command.add_argument("--height", type=_int_at_least(1), default=500, help="image height in pixels")
-    command.add_argument("--width", type=_int_at_least(1), default=800, help="image width in pixels")
+    command.add_argument("--count", type=_int_in(1), default=count, metavar="N", help="number of charts")
+    command.add_argument("--length", type=_int_in(1), default=100, metavar="L", help="closes per chart")
+    command.add_argument(
+        "--height", type=_int_in(1, _PNG_SIDE_MAX), default=500, help="image height in pixels (< 2**31)"
+    )
+    command.add_argument(
+        "--width", type=_int_in(1, _PNG_SIDE_MAX), default=800, help="image width in pixels (< 2**31)"
+    )
     command.add_argument("--line-width", type=_nonnegative_float, default=3.0, help="line width in pixels")
     command.add_argument("--device", default="cpu", help="cpu, cuda or cuda:INDEX")
-    command.add_argument("--seed", type=int, default=0, help="seed of the synthetic closes")
+    command.add_argument(
+        "--seed", type=_int_in(*_SEED_RANGE), default=0,
+        help="seed of the synthetic closes, -2**63 to 2**64 - 1 (as torch.Generator.manual_seed)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,14 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     _add_chart_arguments(render, count=256)
-    render.add_argument("--batch", type=_int_at_least(1), default=64, help="charts per render call")
+    render.add_argument("--batch", type=_int_in(1), default=64, help="charts per render call")
     render.add_argument("--dtype", choices=("float32", "uint8"), default="float32", help="image dtype")
     render.add_argument("--out", default="charts.png", metavar="PNG", help="contact sheet file")
     render.add_argument(
-        "--sheet", type=_int_at_least(0), default=16, metavar="K",
+        "--sheet", type=_int_in(0), default=16, metavar="K",
         help="charts on the contact sheet (0: write no sheet)",
     )
-    render.set_defaults(run=_render)
+    render.set_defaults(run=_render, parser=render)
 
     preview = commands.add_parser(
         "preview",
@@ -115,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_chart_arguments(preview, count=16)
     preview.add_argument("--out", required=True, metavar="PNG", help="contact sheet file")
-    preview.set_defaults(run=_preview)
+    preview.set_defaults(run=_preview, parser=preview)
 
     bench = commands.add_parser(
         "bench",
@@ -127,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     bench.add_argument("--quick", action="store_true", help="a short run with small batches")
-    bench.set_defaults(run=_bench)
+    bench.set_defaults(run=_bench, parser=bench)
     return parser
 
 
@@ -182,14 +214,97 @@ def _device_label(device: torch.device) -> str:
     return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
 
 
+def _check_out(path: str) -> None:
+    """_UsageError unless a file can be written at ``path``; what is there is left as
+    it is (an existing file is not truncated, a probe file is removed)."""
+    where = f"argument --out: {path}"
+    if os.path.isdir(path):
+        raise _UsageError(f"{where}: is a folder; expected the name of a PNG file")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        why = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise _UsageError(f"{where}: the folder {folder} {why}")
+    try:
+        if os.path.exists(path):
+            # Append mode truncates nothing; O_NONBLOCK keeps a FIFO from blocking.
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+            try:
+                os.write(fd, b"")  # files such as /proc/version open for writing but refuse writes
+            finally:
+                os.close(fd)
+        else:
+            fd, probe = tempfile.mkstemp(prefix=".torch_render-", suffix=".probe", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as e:
+        raise _UsageError(f"{where}: cannot write a file there: {e.strerror or e}") from None
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.3g} GiB"
+
+
+def _memory(device: torch.device) -> int:
+    """Bytes of memory of the device (for the CPU: the machine's physical memory)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform: no check
+        return sys.maxsize * 2
+
+
+def _check_sizes(args: argparse.Namespace, device: torch.device) -> None:
+    """_UsageError for sizes that cannot work: a contact sheet larger than a PNG can
+    be, or closes and images that cannot fit in memory (counting only what is
+    surely allocated, so a request that fits is never refused)."""
+    batch_flag, sheet_flag = getattr(args, "size_flags", ("--batch", "--sheet"))
+    count, length, height, width = args.count, args.length, args.height, args.width
+    shown = min(args.sheet, count)
+    if shown > 0:
+        columns = math.ceil(math.sqrt(shown))
+        rows = -(-shown // columns)
+        sheet_height, sheet_width = rows * (height + 4) + 4, columns * (width + 4) + 4
+        if max(sheet_height, sheet_width) > _PNG_SIDE_MAX:
+            raise _UsageError(
+                f"{sheet_flag} {args.sheet}, --height {height}, --width {width}: the contact sheet "
+                f"would be {sheet_height}x{sheet_width} pixels, more than a PNG can hold "
+                f"({_PNG_SIDE_MAX} per side); show fewer or smaller charts"
+            )
+    itemsize = torch.empty((), dtype=getattr(torch, args.dtype)).element_size()
+    image = height * width * itemsize
+    batch = min(args.batch, count)
+    on_device = [
+        (f"{batch_flag} {batch} x --height {height} x --width {width} output images", batch * image),
+        (f"{shown} charts kept for the contact sheet ({sheet_flag})", shown * image),
+    ]
+    on_host = []
+    if args.csv is None:  # float64, made on the host and copied to the device
+        closes = (f"--count {count} x --length {length} synthetic closes", count * length * 8)
+        on_device.append(closes)
+        if device.type != "cpu":
+            on_host.append(closes)
+    for where, parts in ((device, on_device), (torch.device("cpu"), on_host)):
+        available = _memory(where)
+        if parts and sum(size for _, size in parts) > available:
+            total = sum(size for _, size in parts)
+            # The parts that matter (>= 1% of the total), largest first.
+            parts = sorted((part for part in parts if part[1] * 100 >= total), key=lambda part: -part[1])
+            what = " and ".join(f"{text} ({_gib(size)})" for text, size in parts)
+            raise _UsageError(
+                f"{what} need more than the {_gib(available)} of memory of {where}; ask for "
+                "fewer or smaller charts"
+            )
+
+
 def _render(args: argparse.Namespace) -> int:
     import torch_render
     from torch_render._png import contact_sheet, write_png
 
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if args.sheet > 0 and not os.path.isdir(out_dir):
-        raise ValueError(f"--out {args.out}: the folder {out_dir} does not exist")
+    if args.sheet > 0:
+        _check_out(args.out)
     device = _device(args.device)
+    _check_sizes(args, device)
     windows, source = _windows(args, device)
     dtype = getattr(torch, args.dtype)
     count, batch = windows.shape[0], args.batch
@@ -255,6 +370,7 @@ def _preview(args: argparse.Namespace) -> int:
     args.batch = args.count
     args.sheet = args.count
     args.dtype = "float32"
+    args.size_flags = ("--count", "--count")  # preview has no --batch or --sheet
     return _render(args)
 
 
@@ -289,6 +405,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         return args.run(args)
+    except _UsageError as e:
+        args.parser.error(str(e))
     except (ValueError, RuntimeError, OSError) as e:
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"torch_render: error: {message}", file=sys.stderr)

@@ -45,12 +45,15 @@ __all__ = [
     "windows",
     "future_return_labels",
     "WindowDataset",
+    "REINDEX_MAX_ROWS",
 ]
 
 PathLike = Union[str, os.PathLike]
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_ZIP_MAGIC = b"PK\x03\x04"
+# A zip archive starts with a local file header, or, when it holds no file at all,
+# with its end-of-central-directory record.
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _BINANCE_FIELDS = 12  # open_time, open, high, low, close, volume, close_time, ...
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 # Header names accepted for the open time, in order of preference ("open_time" is
@@ -61,6 +64,10 @@ _KLINE_HEADER = "columns timestamp (or open_time, time, date, datetime), open, h
 # Integer timestamps by magnitude: below 1e11 seconds (up to year 5138), below 1e14
 # milliseconds, below 1e17 microseconds.
 _UNITS = ((10**11, "seconds", 1), (10**14, "milliseconds", 1000), (10**17, "microseconds", 1_000_000))
+
+# The default bound on the rows of ``load_klines(reindex=True)``: ten years of
+# minutes, leap days included (3653 days). About 250 MB of float64 columns.
+REINDEX_MAX_ROWS = 3653 * 1440
 
 
 class KlineError(ValueError):
@@ -100,7 +107,9 @@ class Klines:
         return f"Klines({self.path!r}, {len(self)} rows, {span})"
 
 
-def load_klines(path: PathLike, *, reindex: bool = False, interval: int = 60) -> Klines:
+def load_klines(
+    path: PathLike, *, reindex: bool = False, interval: int = 60, max_rows: Optional[int] = REINDEX_MAX_ROWS
+) -> Klines:
     """Read a file of 1-minute (or other) klines.
 
     Formats, recognised by content and not by the file name:
@@ -121,8 +130,18 @@ def load_klines(path: PathLike, *, reindex: bool = False, interval: int = 60) ->
     The unit of integer timestamps is detected per file from their magnitude
     (< 1e11: s, < 1e14: ms, < 1e17: µs); a file that mixes units is an error, and so
     is a timestamp that is not a whole second. Prices and volumes parse as floats
-    (``nan``/``inf`` are kept; the renderer draws them as gaps). Blank lines are
-    skipped; nothing else is: any malformed line raises :class:`KlineError`.
+    (``nan`` is kept, and so is ``+inf`` where it breaks no rule below; the renderer
+    draws them as gaps).
+
+    Blank lines (empty, or only spaces, tabs and the line break) are skipped, and
+    still count in the line numbers of messages, which are 1-based as an editor
+    shows them. Nothing else is skipped: every other line must be a valid kline or
+    :class:`KlineError` is raised at the first bad one, and the file is not read
+    past it. A row of empty fields such as ``,,,,,`` or `` , , `` is an error, not
+    a blank line. Each row must be a possible candle: open, high, low and close
+    > 0, ``high >= low``, ``high >= max(open, close)``, ``low <= min(open, close)``
+    and volume >= 0 (comparisons with a NaN pass). A header must not name a
+    column twice (case-insensitive; empty header fields are no names).
 
     Args:
         path: the file.
@@ -132,6 +151,11 @@ def load_klines(path: PathLike, *, reindex: bool = False, interval: int = 60) ->
             timestamp must then lie on that grid (``(t - t_first) % interval == 0``).
         interval: the grid step in seconds for ``reindex`` (default 60, 1-minute
             candles).
+        max_rows: the most rows ``reindex=True`` may make, checked before anything
+            is allocated (a stray timestamp years off would otherwise fill
+            millions of NaN rows). Default :data:`REINDEX_MAX_ROWS`, ten years of
+            minutes (5,260,320 rows, about 250 MB); None: no bound. Without
+            ``reindex`` it is not used.
 
     Returns:
         a :class:`Klines` of ``[N]`` CPU tensors: timestamp int64 (unix seconds),
@@ -139,10 +163,14 @@ def load_klines(path: PathLike, *, reindex: bool = False, interval: int = 60) ->
 
     Raises:
         KlineError (a ValueError): naming the file (and zip member) and the line: a
-            wrong field count, a value that is not a number, a missing column, an
-            unsorted or duplicate timestamp (naming both lines), mixed timestamp
-            units, a timestamp off the ``reindex`` grid, a corrupt gzip or zip file,
-            text that is not UTF-8, an empty file.
+            wrong field count, a row of empty fields, a value that is not a number,
+            a price <= 0, high below low (or below open or close), low above open
+            or close, a negative volume, a missing column or one named twice in the
+            header, an unsorted or duplicate timestamp (naming both lines), mixed
+            timestamp units, a timestamp off the ``reindex`` grid, a ``reindex``
+            span of more than ``max_rows`` rows, a corrupt gzip or zip file, a zip
+            archive with no CSV in it, text that is not UTF-8, an empty file.
+        ValueError: ``interval`` or ``max_rows`` out of range.
         OSError: the file cannot be opened.
 
     Example:
@@ -152,32 +180,17 @@ def load_klines(path: PathLike, *, reindex: bool = False, interval: int = 60) ->
         >>> len(load_klines(k.path, reindex=True))       # 80 missing minutes as NaN
         66167
     """
-    interval = _check_int("load_klines", "interval (seconds)", interval, 1)
+    interval = _check_int("load_klines", "interval (seconds)", interval, 1, _INT64_END)
+    if max_rows is not None:
+        max_rows = _check_int("load_klines", "max_rows", max_rows, 1)
     path = os.fspath(path)
-    table = _read_table(path, _KLINE_COLUMNS, _KLINE_HEADER)
-    timestamp = _seconds(table)
+    # Rows off the grid or past max_rows are found while reading, at the first one.
+    check = _KlineRowCheck(interval if reindex else None, max_rows)
+    table = _read_table(path, _KLINE_COLUMNS, _KLINE_HEADER, check=check)
+    timestamp = torch.tensor([seconds for _, seconds in table.columns["timestamp"]], dtype=torch.int64)
     columns = {name: torch.tensor(table.columns[name], dtype=torch.float64) for name in _PRICE_COLUMNS}
-    if timestamp.numel() > 1:
-        steps = timestamp[1:] - timestamp[:-1]
-        bad = (steps <= 0).nonzero()
-        if bad.numel():
-            i = int(bad[0, 0]) + 1
-            what = "duplicate timestamp" if int(steps[i - 1]) == 0 else "timestamp not after the previous row's"
-            raise KlineError(
-                f"{table.name}: line {table.lines[i]}: {what}: {int(timestamp[i])} "
-                f"(line {table.lines[i - 1]} has {int(timestamp[i - 1])}); rows must be sorted "
-                "by strictly increasing open time"
-            )
     if reindex and timestamp.numel():
-        offset = timestamp - timestamp[0]
-        off_grid = (offset % interval != 0).nonzero()
-        if off_grid.numel():
-            i = int(off_grid[0, 0])
-            raise KlineError(
-                f"{table.name}: line {table.lines[i]}: timestamp {int(timestamp[i])} is not on the "
-                f"{interval}-second grid that starts at {int(timestamp[0])} (line {table.lines[0]})"
-            )
-        slots = offset // interval
+        slots = (timestamp - timestamp[0]) // interval
         count = int(slots[-1]) + 1
         timestamp = timestamp[0] + torch.arange(count, dtype=torch.int64) * interval
         for name, values in columns.items():
@@ -382,6 +395,12 @@ class WindowDataset(Dataset):
 
 # --- reading files -------------------------------------------------------------------
 
+_INT64_END = 2**63  # the first integer past int64
+
+# A column's spec: the names accepted in a header, its index in a headerless Binance
+# row and its parser (which raises ValueError with the rest of the message).
+_ColumnSpec = tuple[tuple[str, ...], int, Callable[[str], object]]
+
 
 @dataclass
 class _Table:
@@ -401,7 +420,7 @@ def _open_source(path: str) -> Iterator[tuple[IO[bytes], str]]:
         if magic[:2] == _GZIP_MAGIC:
             with gzip.open(path, "rb") as raw:
                 yield raw, path
-        elif magic == _ZIP_MAGIC:
+        elif magic in _ZIP_MAGICS:
             with zipfile.ZipFile(path) as archive:
                 member = _single_csv(archive, path)
                 with archive.open(member) as raw:
@@ -421,61 +440,86 @@ def _single_csv(archive: zipfile.ZipFile, path: str) -> str:
         return files[0]
     if len(csvs) == 1:
         return csvs[0]
+    if not files:
+        raise KlineError(f"{path}: no CSV file in the zip archive (it is empty)")
+    if not csvs:
+        shown = ", ".join(map(repr, files[:5])) + (", ..." if len(files) > 5 else "")
+        raise KlineError(f"{path}: no CSV file in the zip archive (it has {len(files)} files: {shown})")
     raise KlineError(
         f"{path}: expected one CSV file in the zip archive, found {len(csvs)} among {len(files)} files"
     )
 
 
 def _rows(raw: IO[bytes], name: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of the non-blank lines of a UTF-8 CSV stream."""
+    """(line number, fields) of each record of a UTF-8 CSV stream but blank lines.
+
+    A blank line is empty or only whitespace; a record of empty fields (``,,``) is
+    not blank and is yielded. The number is the record's first line, 1-based.
+    """
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+    consumed = 0  # lines handed to the csv reader so far
+    last = ""
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed, last
+        for last in text:
+            consumed += 1
+            yield last
+
+    reader = csv.reader(lines())
     while True:
+        first = consumed + 1
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
-            raise KlineError(f"{name}: line {reader.line_num}: {e}") from None
+            raise KlineError(f"{name}: line {first}: {e}") from None
         except UnicodeDecodeError:
             # Decoding runs ahead in blocks, so no exact line can be named here.
             raise KlineError(f"{name}: not a UTF-8 text file") from None
-        if row and any(field.strip() for field in row):
-            yield reader.line_num, row
+        # A one-line record with no non-whitespace text: csv gives [] or ['  '].
+        if consumed == first and len(row) <= 1 and not last.strip():
+            continue
+        yield first, row
 
 
 def _read_table(
-    path: str, wanted: dict[str, tuple[tuple[str, ...], int, Callable[[str], object]]], header_text: str
+    path: str,
+    wanted: dict[str, _ColumnSpec],
+    header_text: str,
+    *,
+    optional: Optional[dict[str, _ColumnSpec]] = None,
+    check: Optional[Callable[[int, list], None]] = None,
 ) -> _Table:
-    """Read and parse the wanted columns of a kline CSV: ``wanted`` maps each column
-    to the header names accepted for it, its index in a headerless Binance row and
-    its parser (which raises ValueError with the rest of the message).
+    """Read and parse the wanted columns of a kline CSV (and the ``optional`` ones
+    that it has; None where a header lacks them), each given as a ``_ColumnSpec``.
 
     The first non-blank line is a header if a field is one of the accepted names
-    (case-insensitive, a space read as "_"), else it must be a 12-field Binance row; every later line
-    must have as many fields as the first. Errors come in line order.
+    (case-insensitive, a space read as "_"), else it must be a 12-field Binance row;
+    every later line must have as many fields as the first. ``check`` gets each
+    row's parsed values (in the order of ``wanted`` then ``optional``) and raises
+    ValueError with the rest of the message for a row that is not possible. The
+    first bad line raises, and nothing after it is read.
     """
-    names = {n for accepted, _, _ in wanted.values() for n in accepted}
-    parsers = [(column, parse) for column, (_, _, parse) in wanted.items()]
+    specs = {**wanted, **(optional or {})}
+    names = {n for accepted, _, _ in specs.values() for n in accepted}
+    parsers = [(column, parse) for column, (_, _, parse) in specs.items()]
     with _open_source(path) as (raw, name):
         lines: list[int] = []
-        values: list[list] = [[] for _ in wanted]
-        index: list[int] = []
+        values: list[list] = [[] for _ in specs]
+        index: list[Optional[int]] = []
         num_fields = 0
         for line, row in _rows(raw, name):
             if not index:
                 header = [field.strip().lower().replace(" ", "_") for field in row]  # "Open time"
                 num_fields = len(row)
                 if names.intersection(header):
-                    missing = [col for col, (accepted, _, _) in wanted.items() if not set(accepted) & set(header)]
-                    if missing:
-                        raise KlineError(
-                            f"{name}: line {line}: the header has no {', '.join(map(repr, missing))} "
-                            f"column (expected {header_text}; found {', '.join(map(repr, header))})"
-                        )
+                    _check_header(header, wanted, header_text, f"{name}: line {line}")
                     # The first accepted name present (e.g. "timestamp" before "time").
                     index = [
-                        next(header.index(n) for n in accepted if n in header) for accepted, _, _ in wanted.values()
+                        next((header.index(n) for n in accepted if n in header), None)
+                        for accepted, _, _ in specs.values()
                     ]
                     continue
                 if num_fields != _BINANCE_FIELDS:
@@ -483,18 +527,49 @@ def _read_table(
                         f"{name}: line {line}: expected a header with {header_text} or a "
                         f"{_BINANCE_FIELDS}-field Binance kline row, got {num_fields} fields"
                     )
-                index = [binance for _, binance, _ in wanted.values()]
+                index = [binance for _, binance, _ in specs.values()]
             if len(row) != num_fields:
                 raise KlineError(f"{name}: line {line}: expected {num_fields} fields, got {len(row)}")
-            lines.append(line)
-            for column, i, (column_name, parse) in zip(values, index, parsers):
+            if not any(field.strip() for field in row):
+                raise KlineError(
+                    f"{name}: line {line}: expected {num_fields} values, got a row of "
+                    f"{num_fields} empty fields: {','.join(row)!r}"
+                )
+            parsed = []
+            for i, (column_name, parse) in zip(index, parsers):
                 try:
-                    column.append(parse(row[i]))
+                    parsed.append(None if i is None else parse(row[i]))
                 except ValueError as e:
                     raise KlineError(f"{name}: line {line}: {column_name} {e}") from None
+            if check is not None:
+                try:
+                    check(line, parsed)
+                except ValueError as e:
+                    raise KlineError(f"{name}: line {line}: {e}") from None
+            lines.append(line)
+            for column, value in zip(values, parsed):
+                column.append(value)
     if not index:
         raise KlineError(f"{name}: no data (empty file)")
-    return _Table(name, lines, dict(zip(wanted, values)))
+    return _Table(name, lines, dict(zip(specs, values)))
+
+
+def _check_header(header: list[str], wanted: dict[str, _ColumnSpec], header_text: str, where: str) -> None:
+    """A header (normalised names) names every wanted column, and no column twice."""
+    seen: dict[str, int] = {}
+    for i, field in enumerate(header):
+        if field and field in seen:
+            raise KlineError(
+                f"{where}: the header names the column {field!r} twice (fields {seen[field] + 1} "
+                f"and {i + 1}); expected each column once"
+            )
+        seen.setdefault(field, i)
+    missing = [col for col, (accepted, _, _) in wanted.items() if not set(accepted) & set(header)]
+    if missing:
+        raise KlineError(
+            f"{where}: the header has no {', '.join(map(repr, missing))} "
+            f"column (expected {header_text}; found {', '.join(map(repr, header))})"
+        )
 
 
 def _float(text: str) -> float:
@@ -502,6 +577,70 @@ def _float(text: str) -> float:
         return float(text)
     except ValueError:
         raise ValueError(f"is not a number: {text!r}") from None
+
+
+def _check_prices(open_: Optional[float], high: Optional[float], low: Optional[float], close: float) -> None:
+    """ValueError unless the prices (those given; None: no such column) can be a
+    candle's. NaN passes every comparison (a missing value, drawn as a gap)."""
+    for label, value in (("open", open_), ("high", high), ("low", low), ("close", close)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{label} must be a price > 0, got {value!r}")
+    if high is not None and low is not None and high < low:
+        raise ValueError(f"high {high!r} is below low {low!r}")
+    for label, value in (("open", open_), ("close", close)):
+        if value is None:
+            continue
+        if high is not None and high < value:
+            raise ValueError(f"high {high!r} is below {label} {value!r}")
+        if low is not None and low > value:
+            raise ValueError(f"low {low!r} is above {label} {value!r}")
+
+
+class _KlineRowCheck:
+    """The row check of ``load_klines``: one timestamp unit per file, strictly
+    increasing timestamps, possible prices and a volume >= 0; with a reindex
+    ``interval``, timestamps on its grid and fewer than ``max_rows`` steps (None: no
+    bound) after the first."""
+
+    def __init__(self, interval: Optional[int] = None, max_rows: Optional[int] = None) -> None:
+        self.interval = interval
+        self.max_rows = max_rows
+        self.first: Optional[tuple[int, str, int]] = None  # (line, unit, seconds) of the first row
+        self.previous: Optional[tuple[int, int]] = None  # (line, seconds) of the last row
+
+    def __call__(self, line: int, values: list) -> None:
+        (unit, seconds), open_, high, low, close, volume = values
+        if self.first is None:
+            self.first = (line, unit, seconds)
+        elif unit != self.first[1]:
+            raise ValueError(
+                f"timestamp is in {unit} but line {self.first[0]}'s is in {self.first[1]}: "
+                "mixed timestamp units"
+            )
+        if self.previous is not None and seconds <= self.previous[1]:
+            what = "duplicate timestamp" if seconds == self.previous[1] else "timestamp not after the previous row's"
+            raise ValueError(
+                f"{what}: {seconds} (line {self.previous[0]} has {self.previous[1]}); rows must be "
+                "sorted by strictly increasing open time"
+            )
+        self.previous = (line, seconds)
+        if self.interval is not None:
+            first_line, _, first = self.first
+            steps, off = divmod(seconds - first, self.interval)
+            if off:
+                raise ValueError(
+                    f"timestamp {seconds} is not on the {self.interval}-second grid that starts at "
+                    f"{first} (line {first_line})"
+                )
+            if self.max_rows is not None and steps >= self.max_rows:
+                raise ValueError(
+                    f"reindex=True would make more than max_rows={self.max_rows} rows of "
+                    f"{self.interval} s: this row is {steps} steps after line {first_line}'s; pass a "
+                    "larger max_rows, or max_rows=None, to allow it"
+                )
+        _check_prices(open_, high, low, close)
+        if volume < 0:
+            raise ValueError(f"volume must be >= 0, got {volume!r}")
 
 
 def _timestamp(text: str) -> tuple[str, int]:
@@ -530,23 +669,8 @@ def _timestamp(text: str) -> tuple[str, int]:
     raise ValueError(f"is out of range (more than 17 digits): {text!r}")
 
 
-def _seconds(table: _Table) -> torch.Tensor:
-    """The parsed timestamps as int64 unix seconds, after checking that the whole
-    file uses one unit."""
-    parsed: list[tuple[str, int]] = table.columns["timestamp"]
-    if parsed:
-        unit0 = parsed[0][0]
-        for line, (unit, _) in zip(table.lines, parsed):
-            if unit != unit0:
-                raise KlineError(
-                    f"{table.name}: line {line}: timestamp is in {unit} but line {table.lines[0]}'s "
-                    f"is in {unit0}: mixed timestamp units"
-                )
-    return torch.tensor([seconds for _, seconds in parsed], dtype=torch.int64)
-
-
 # Column -> (names accepted in a header, index in a Binance row, parser).
-_KLINE_COLUMNS: dict[str, tuple[tuple[str, ...], int, Callable[[str], object]]] = {
+_KLINE_COLUMNS: dict[str, _ColumnSpec] = {
     "timestamp": (_TIME_NAMES, 0, _timestamp),
     **{name: ((name,), i + 1, _float) for i, name in enumerate(_PRICE_COLUMNS)},
 }
@@ -557,13 +681,15 @@ def _utc(seconds: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _check_int(op: str, name: str, value: object, low: int) -> int:
+def _check_int(op: str, name: str, value: object, low: int, end: Optional[int] = None) -> int:
+    """``value`` as an int in ``[low, end)`` (no upper bound for ``end=None``)."""
     try:
         number = operator.index(value)  # int, NumPy integers, 0-d integer tensors; not float
     except TypeError:
         number = None
-    if number is None or isinstance(value, bool) or number < low:
-        raise ValueError(f"{op}: {name} must be an integer >= {low}, got {value!r}")
+    if number is None or isinstance(value, bool) or number < low or (end is not None and number >= end):
+        bound = "" if end is None else (" and < 2**63" if end == _INT64_END else f" and < {end}")
+        raise ValueError(f"{op}: {name} must be an integer >= {low}{bound}, got {value!r}")
     return number
 
 
