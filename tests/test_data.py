@@ -507,19 +507,19 @@ def test_nan_prices_are_not_compared(tmp_path):
 @pytest.mark.parametrize(
     "header, message",
     [
-        ("timestamp,open,high,low,close,close,volume", r"the header names the column 'close' twice \(fields 5 and 6\)"),
-        ("timestamp,open,high,low,Close,volume,close", r"the header names the column 'close' twice \(fields 5 and 7\)"),
-        ("timestamp,open,high,low,close,volume,Timestamp", r"the header names the column 'timestamp' twice \(fields 1 and 7\)"),
-        ("timestamp,open,high,low,close,volume,note,note", r"the header names the column 'note' twice \(fields 7 and 8\)"),
+        ("timestamp,open,high,low,close,close,volume", r"'close' twice \(fields 5 and 6\)"),
+        ("timestamp,open,high,low,Close,volume,close", r"'close' twice \(fields 5 and 7\)"),
+        ("timestamp,open,high,low,close,volume,Timestamp", r"'timestamp' twice \(fields 1 and 7\)"),
+        ("timestamp,open,high,low,close,volume,note,note", r"'note' twice \(fields 7 and 8\)"),
     ],
 )
 def test_duplicate_header_columns_are_errors(tmp_path, header, message):
     fields = header.count(",") + 1
     row = ",".join(["60", "1", "2", "0.5", "1.5", "3"] + ["1.5"] * (fields - 6))
     path = write(tmp_path / "dup.csv", f"{header}\n{row}\n")
-    with pytest.raises(KlineError, match=r"dup\.csv: line 1: " + message):
+    with pytest.raises(KlineError, match=r"dup\.csv: line 1: the header names the column " + message):
         load_klines(path)
-    with pytest.raises(ValueError, match=r"dup\.csv: line 1: " + message):
+    with pytest.raises(ValueError, match=r"dup\.csv: line 1: the header names the column " + message):
         read_closes(path)
     # Unnamed columns (empty header fields) are not names, and may repeat.
     ok = write(tmp_path / "unnamed.csv", f"{HEADER},,\n60,1,2,0.5,1.5,3,x,y\n")
