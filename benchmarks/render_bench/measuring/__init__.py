@@ -1,0 +1,1 @@
+"""Measuring: the timing loop, and the throughput, memory, GPU and geometry sections."""

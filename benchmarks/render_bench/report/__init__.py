@@ -1,0 +1,1 @@
+"""Report: the machine, the ratios, the target verdicts, the tables and the files."""
