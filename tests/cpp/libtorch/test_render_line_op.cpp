@@ -82,13 +82,13 @@ at::Tensor reference(const at::Tensor& series, int64_t height, int64_t width, co
   p.channel_mode = o.channels;
   p.antialias = o.antialias;
   p.half_width = static_cast<float>(o.line_width) * 0.5f;
-  p.margin = static_cast<float>(o.margin);
+  p.margin = o.margin;
   p.background = static_cast<float>(o.background) + 0.0f;
   p.foreground = static_cast<float>(o.foreground);
   at::Tensor range;
   if (o.value_range.has_value()) {
-    range = o.value_range->to(at::kFloat).contiguous();
-    p.value_range = range.const_data_ptr<float>();
+    range = o.value_range->to(at::kDouble).contiguous();
+    p.value_range = range.const_data_ptr<double>();
     p.range_stride_b = range.dim() == 2 ? 2 : p.num_series * 2;
     p.range_stride_g = range.dim() == 2 ? 0 : 2;
   }
