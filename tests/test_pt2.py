@@ -64,28 +64,44 @@ def test_opcheck_functional(args, kwargs):
     torch.library.opcheck(OP.default, args, kwargs)
 
 
-# test_aot_dispatch_dynamic cannot apply to the out= overload: AOTAutograd's
-# functionalization rejects custom (non-ATen) operators whose output carries an
-# alias annotation ("Tensor(a!) out) -> Tensor(a!)", the ATen out= convention), so
-# the out= form is checked for schema, autograd registration and fake-tensor
-# agreement only; see test_compile_out_form_with_aot_backends for the same limit.
-OUT_TEST_UTILS = ("test_schema", "test_autograd_registration", "test_faketensor")
-
-
 @pytest.mark.parametrize("args, kwargs", SAMPLES, ids=SAMPLE_IDS)
 def test_opcheck_out(args, kwargs):
+    # Every test_util, test_aot_dispatch_dynamic included: render_line.out mutates
+    # `out` and returns nothing, so AOTAutograd auto-functionalizes it.
     out = _out_for(args, kwargs)
     kw = {k: v for k, v in kwargs.items() if k != "dtype"}
-    torch.library.opcheck(OP.out, args, dict(kw, out=out), test_utils=OUT_TEST_UTILS)
+    torch.library.opcheck(OP.out, args, dict(kw, out=out))
 
 
-def test_out_overload_is_not_functionalizable():
-    # Pins the reason OUT_TEST_UTILS leaves test_aot_dispatch_dynamic out.
+def test_out_overload_is_functionalizable():
+    # The ATen convention `Tensor(a!) out) -> Tensor(a!)` is not functionalizable for
+    # a custom op; the schema returns () instead.
+    assert str(OP.out._schema).endswith("Tensor(a!) out) -> ()")
     args, kwargs = SAMPLES[0]
-    with pytest.raises(Exception, match="test_aot_dispatch_dynamic failed.*alias annotations") as info:
-        torch.library.opcheck(OP.out, args, dict(kwargs, out=_out_for(args, kwargs)),
-                              test_utils="test_aot_dispatch_dynamic")
-    assert type(info.value).__name__ == "OpCheckError"
+    torch.library.opcheck(OP.out, args, dict(kwargs, out=_out_for(args, kwargs)),
+                          test_utils="test_aot_dispatch_dynamic")
+
+
+def _requires_grad(args, kwargs):
+    args = (args[0].detach().requires_grad_(),) + tuple(args[1:])
+    return args, kwargs
+
+
+@pytest.mark.parametrize("args, kwargs", SAMPLES[:5], ids=SAMPLE_IDS[:5])
+def test_opcheck_functional_requires_grad(args, kwargs):
+    # With an input that requires grad: the schema, the Autograd registration (a kernel
+    # at the Autograd key, not the fallback) and the fake kernel. Not
+    # test_aot_dispatch_dynamic: it runs backward, which raises until render_line has
+    # gradients (test_aot_dispatch_backward_raises).
+    args, kwargs = _requires_grad(args, kwargs)
+    torch.library.opcheck(OP.default, args, kwargs,
+                          test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
+
+
+def test_aot_dispatch_backward_raises():
+    args, kwargs = _requires_grad(*SAMPLES[0])
+    with pytest.raises(Exception, match="render_line: gradients are not implemented yet"):
+        torch.library.opcheck(OP.default, args, kwargs, test_utils="test_aot_dispatch_dynamic")
 
 
 # ----------------------------------------------------------------- torch.compile
@@ -157,20 +173,28 @@ def test_compile_out_form_eager_backend():
     _assert_same(out, torch_render.render_line(x, 9, 14))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=torch._dynamo.exc.BackendCompilerFailed,
-    reason="KNOWN LIMITATION: AOTAutograd cannot functionalize a custom op returning an aliased "
-    "mutated output (render_line.out ... -> Tensor(a!)); a schema returning () would be "
-    "auto-functionalized",
+def _out_returned_fn(x, out):
+    return torch_render.render_line(x, 9, 14, out=out, dtype=None)
+
+
+# (inductor with _out_fn would also compile a C++ kernel for `out + 0.0`: ~20 s here.)
+@pytest.mark.parametrize(
+    "fn, backend",
+    [(_out_fn, "aot_eager"), (_out_returned_fn, "aot_eager"), (_out_returned_fn, "inductor")],
+    ids=["out+0-aot_eager", "returns-out-aot_eager", "returns-out-inductor"],
 )
-@pytest.mark.parametrize("backend", ["aot_eager"])
-def test_compile_out_form_with_aot_backends(backend):
+def test_compile_out_form_with_aot_backends(fn, backend):
+    # AOTAutograd auto-functionalizes render_line.out (schema `-> ()`); inductor writes
+    # into the caller's `out` again.
     torch._dynamo.reset()
     x, _ = _compile_inputs()
-    out = torch.empty(3, 1, 9, 14)
-    result = torch.compile(_out_fn, backend=backend, fullgraph=True)(x, out)
-    _assert_same(result, torch_render.render_line(x, 9, 14))
+    out = torch.full((3, 1, 9, 14), 7.0)
+    result = torch.compile(fn, backend=backend, fullgraph=True)(x, out)
+    expected = torch_render.render_line(x, 9, 14)
+    _assert_same(result, expected)
+    _assert_same(out, expected)  # the caller's tensor was written
+    if fn is _out_returned_fn:
+        assert result.data_ptr() == out.data_ptr()
 
 
 def test_compile_bad_input_names_the_op():
@@ -179,10 +203,16 @@ def test_compile_bad_input_names_the_op():
     compiled = torch.compile(lambda x: torch_render.render_line(x, 4, 5), backend="aot_eager", fullgraph=True)
     with pytest.raises(Exception, match=re.escape("render_line: series must be [B, L] or [B, S, L]")):
         compiled(torch.randn(10))
-    # Checks only the real kernel makes still raise at run time, with their own type.
+    # The fake kernel makes the real kernel's checks too, so a bad size fails at trace
+    # time with eager's exception and message (not "negative dimension" when a tensor
+    # of that shape is made). torch.compile wraps what the fake kernel raises in a
+    # TorchRuntimeError whose message names both.
     compiled = torch.compile(lambda x: torch_render.render_line(x, 0, 5), backend="aot_eager", fullgraph=True)
-    with pytest.raises(ValueError, match=re.escape("render_line: height must be >= 1, got 0")):
+    with pytest.raises(torch._dynamo.exc.TorchRuntimeError,
+                       match=re.escape("ValueError('render_line: height must be >= 1, got 0')")):
         compiled(torch.randn(2, 10))
+    with pytest.raises(ValueError, match=re.escape("render_line: height must be >= 1, got 0")):
+        torch_render.render_line(torch.randn(2, 10), 0, 5)
 
 
 # ----------------------------------------------------------------- torch.export
@@ -266,7 +296,9 @@ class ScriptRender(torch.nn.Module):
 
 class ScriptRenderOut(torch.nn.Module):
     def forward(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        return torch.ops.torch_render.render_line(x, out.size(2), out.size(3), line_width=1.5, out=out)
+        # render_line.out returns nothing (schema `-> ()`): `out` is the result.
+        torch.ops.torch_render.render_line(x, out.size(2), out.size(3), line_width=1.5, out=out)
+        return out
 
 
 def test_script_function(tmp_path):
