@@ -215,6 +215,111 @@ def test_compile_bad_input_names_the_op():
         torch_render.render_line(torch.randn(2, 10), 0, 5)
 
 
+# ------------------------------------------- traced code raises what eager raises
+
+
+def _bad_cases():
+    """(id, make) pairs: make() returns (args, kwargs) of a render_line call that eager refuses."""
+    x = _x(2, 10)
+    base = torch.zeros(200)
+
+    def overlapping_out():
+        return (base[:20].view(2, 10), 4, 5), dict(out=base[10:50].view(2, 1, 4, 5))
+
+    def overlapping_value_range():
+        return (x, 4, 5), dict(value_range=base[:4].view(2, 2), out=base[:40].view(2, 1, 4, 5))
+
+    cases = {
+        "rank": lambda: ((torch.zeros(10), 4, 5), {}),
+        "series-dtype": lambda: ((torch.zeros(2, 10, dtype=torch.int64), 4, 5), {}),
+        "no-points": lambda: ((torch.zeros(2, 3, 0), 4, 5), dict(channels=True)),
+        "height-negative": lambda: ((x, -3, 5), {}),  # was "negative dimension" when compiled
+        "width-zero": lambda: ((x, 4, 0), {}),
+        "line_width-negative": lambda: ((x, 4, 5), dict(line_width=-1.0)),
+        "line_width-nan": lambda: ((x, 4, 5), dict(line_width=float("nan"))),
+        "line_width-huge": lambda: ((x, 4, 5), dict(line_width=1e300)),
+        "margin-nan": lambda: ((x, 11, 21), dict(margin=float("nan"))),
+        "margin-no-plot-area": lambda: ((x, 11, 21), dict(margin=5.01)),
+        "dtype": lambda: ((x, 4, 5), dict(dtype=torch.int32)),
+        "colour-nan": lambda: ((x, 4, 5), dict(background=float("nan"))),
+        "colour-past-float32": lambda: ((x, 4, 5), dict(foreground=-1e39)),
+        "colour-difference": lambda: ((x, 4, 5), dict(background=3e38, foreground=-3e38)),
+        "colour-uint8": lambda: ((x, 4, 5), dict(dtype=torch.uint8, background=1.0000001)),
+        "colour-float16": lambda: ((x, 4, 5), dict(dtype=torch.float16, background=1e5)),
+        "colour-float16-edge": lambda: ((x, 4, 5), dict(dtype=torch.float16, foreground=-65520.0)),
+        "colour-bfloat16": lambda: ((x, 4, 5), dict(dtype=torch.bfloat16, background=3.4e38)),
+        "too-many-elements": lambda: ((x, 2**31, 2**31), {}),
+        "value_range-shape": lambda: ((_x(2, 3, 10), 4, 5), dict(value_range=torch.zeros(2, 2, 2))),
+        "value_range-shape-channels": lambda: ((_x(2, 3, 10), 4, 5),
+                                               dict(value_range=torch.zeros(2, 2, 2), channels=True)),
+        "value_range-dtype": lambda: ((x, 4, 5), dict(value_range=torch.zeros(2, 2, dtype=torch.int32))),
+        "out-shape": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 4, 6))),
+        "out-dtype": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 4, 5, dtype=torch.bool))),
+        "out-float16-colour": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 4, 5, dtype=torch.float16),
+                                                       background=7e4)),
+        "out-not-contiguous": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 5, 4).transpose(2, 3))),
+        "out-overlaps-series": overlapping_out,
+        "out-overlaps-value_range": overlapping_value_range,
+        "out-requires-grad": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 4, 5, requires_grad=True))),
+    }
+    return list(cases.items())
+
+
+BAD_CASES = _bad_cases()
+
+
+def _eager_error(make) -> BaseException:
+    args, kwargs = make()
+    with pytest.raises(Exception) as info:
+        torch_render.render_line(*args, **kwargs)
+    assert str(info.value).startswith("render_line: ")
+    return info.value
+
+
+@pytest.mark.parametrize("case, make", BAD_CASES, ids=[c for c, _ in BAD_CASES])
+def test_fake_kernel_raises_what_eager_raises(case, make):
+    # The fake kernels make the real kernel's data-free checks: same type, same message.
+    expected = _eager_error(make)
+    args, kwargs = make()
+    mode = torch._subclasses.fake_tensor.FakeTensorMode()
+    fake = lambda t: mode.from_tensor(t) if isinstance(t, torch.Tensor) else t  # noqa: E731
+    args = tuple(fake(a) for a in args)
+    kwargs = {k: fake(v) for k, v in kwargs.items()}
+    with mode, pytest.raises(Exception) as info:
+        torch_render.render_line(*args, **kwargs)
+    assert type(info.value) is type(expected)
+    assert str(info.value) == str(expected).split("\nException raised from")[0]
+
+
+@pytest.mark.parametrize("case, make", BAD_CASES, ids=[c for c, _ in BAD_CASES])
+def test_compile_raises_what_eager_raises(case, make):
+    # torch.compile fails at trace time; it wraps the fake kernel's exception in a
+    # TorchRuntimeError whose message holds eager's exception, type and text.
+    expected = _eager_error(make)
+    args, kwargs = make()
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda *a: torch_render.render_line(*a, **kwargs), backend="eager", fullgraph=True)
+    with pytest.raises(torch._dynamo.exc.TorchRuntimeError) as info:
+        compiled(*args)
+    text = str(expected).split("\nException raised from")[0]
+    assert f"{type(expected).__name__}({text!r})" in str(info.value)
+
+
+@pytest.mark.parametrize("case", ["height-negative", "colour-float16", "value_range-dtype", "out-shape"])
+def test_export_raises_what_eager_raises(case):
+    make = dict(BAD_CASES)[case]
+    expected = _eager_error(make)
+    args, kwargs = make()
+
+    class Render(torch.nn.Module):
+        def forward(self, *a):
+            return torch_render.render_line(*a, **kwargs)
+
+    with pytest.raises(type(expected)) as info:
+        torch.export.export(Render(), args)
+    assert str(expected).split("\nException raised from")[0] in str(info.value)
+
+
 # ----------------------------------------------------------------- torch.export
 
 

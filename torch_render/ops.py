@@ -60,7 +60,7 @@ def _check_bool(who: str, name: str, value: object) -> bool:
     """``value`` as a bool: True, False or a NumPy bool, not an int or a string."""
     if value is True or value is False or isinstance(value, torch.SymBool):
         return value  # type: ignore[return-value]
-    if type(value).__name__ == "bool_" and type(value).__module__ == "numpy":
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):  # NumPy 2, 1
         return bool(value)
     raise _type_error(who, name, "a bool", value)
 
