@@ -289,7 +289,8 @@ void render_line_out_autograd(c10::DispatchKeySet ks, const at::Tensor& series, 
 }
 
 // `out` changed in place: bump its version counter, so that autograd notices when a
-// tensor it saved for backward was overwritten.
+// tensor it saved for backward was overwritten (inference tensors have none, and
+// autograd never saves them).
 void render_line_out_inplace_or_view(c10::DispatchKeySet ks, const at::Tensor& series,
                                      int64_t height, int64_t width, double line_width,
                                      bool antialias, double margin, const OptTensor& value_range,
@@ -301,7 +302,7 @@ void render_line_out_inplace_or_view(c10::DispatchKeySet ks, const at::Tensor& s
                                     line_width, antialias, margin, value_range, channels,
                                     background, foreground, out);
   }
-  torch::autograd::impl::bump_version(out);
+  if (!out.is_inference()) torch::autograd::impl::bump_version(out);
 }
 
 }  // namespace

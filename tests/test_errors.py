@@ -606,6 +606,13 @@ def test_out_form_bumps_the_version_counter():
     render_line(_x(2, 10) * 2, 4, 5, out=out, line_width=1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
+    # Inference tensors have no version counter: they are written as before, inside
+    # torch.inference_mode() or not.
+    with torch.inference_mode():
+        frozen = torch.zeros(2, 1, 4, 5)
+        render_line(_x(2, 10), 4, 5, out=frozen)
+    render_line(_x(2, 10) * 2, 4, 5, out=frozen, line_width=1.0)
+    assert torch.equal(frozen, render_line(_x(2, 10) * 2, 4, 5, line_width=1.0))
 
 
 # ------------------------------------------------------------ autograd (no gradients yet)
