@@ -116,6 +116,11 @@ def test_bad_input_rank():
         (dict(height=5, width=5, line_width=-1.0), ValueError, "line_width must be a finite number >= 0"),
         (dict(height=5, width=5, margin=float("nan")), ValueError, "margin"),
         (dict(height=5, width=5, background="white"), TypeError, "background must be a float, got 'white'"),
+        (dict(height="8", width=5), TypeError, "height must be an int, got '8' of type str"),
+        (dict(height=5, width=5, antialias="False"), TypeError, "antialias must be a bool, got 'False'"),
+        (dict(height=5, width=5, channels=1), TypeError, "channels must be a bool, got 1 of type int"),
+        (dict(height=5, width=5, batched=None), TypeError, "batched must be a bool, got None"),
+        (dict(height=5, width=5, line_width="3"), TypeError, "line_width must be a float, got '3'"),
         (dict(height=5, width=5, dtype=torch.int32), TypeError, "dtype must be one of"),
     ],
 )
