@@ -195,7 +195,7 @@ def render_line(
 
 def cuda_built() -> bool:
     """Whether the compiled library includes the CUDA kernels."""
-    return torch._C._dispatch_has_kernel_for_dispatch_key("torch_render::render_line", "CUDA")
+    return torch.ops.torch_render._cuda_built()
 
 
 def cpu_isa() -> str:
