@@ -400,3 +400,16 @@ def test_reference_marks_are_not_trivial():
     data, H, width, kw, _ = _random_case(1)
     m = render_ohlc_marks(np.nan_to_num(_random_walk_ohlc(np.random.default_rng(0), 2, 8)), 20)
     assert 0 < m.sum() < m.size
+
+
+def test_levels_and_volumes_round_half_to_even():
+    # P = 5, lo = 0, hi = 8: level(p) = rint(p * 0.5): 1 -> 0, 3 -> 2, 5 -> 2, 7 -> 4
+    # (half up would give 1, 2, 3, 4). V = 4, max 8: volume 5 -> 2.5 -> 2 rows, 1 -> 0 -> 1 row.
+    closes = [0.0, 1.0, 3.0, 5.0, 7.0, 8.0]
+    ohlc = torch.tensor([[[c, c, c, c] for c in closes]])
+    volume = torch.tensor([[8.0, 1.0, 0.0, 5.0, float("nan"), 7.0]])
+    img = torch_render.render_ohlc(ohlc, 10, volume=volume, volume_rows=4, bar_width=1)[0, 0] == 0.0
+    levels = [4 - int(torch.nonzero(img[:5, i])[0]) for i in range(6)]
+    assert levels == [0, 0, 2, 2, 4, 4]
+    heights = [int(img[6:, i].sum()) for i in range(6)]
+    assert heights == [4, 1, 1, 2, 0, 4]  # 7 * 0.5 = 3.5 -> 4
