@@ -413,3 +413,11 @@ def test_levels_and_volumes_round_half_to_even():
     assert levels == [0, 0, 2, 2, 4, 4]
     heights = [int(img[6:, i].sum()) for i in range(6)]
     assert heights == [4, 1, 1, 2, 0, 4]  # 7 * 0.5 = 3.5 -> 4
+
+
+def test_level_operation_order_is_designs():
+    # (p - lo) * ((P - 1) / (hi - lo)) = 6.500000000000001 -> level 7; the other
+    # order, (p - lo) * (P - 1) / (hi - lo) = 6.5, would give 6.
+    ohlc = torch.tensor([[[3.58, 3.58, 3.58, 3.58], [2.67, 6.03, 2.67, 6.03]]], dtype=torch.float64)
+    img = torch_render.render_ohlc(ohlc, 25, bar_width=1)[0, 0] == 0.0
+    assert torch.nonzero(img[:, 0]).flatten().tolist() == [24 - 7]
