@@ -69,7 +69,8 @@ def _random_case(seed: int):
         kw["volume"] = vol
     M = int(rng.choice([0, 0, 1, 2]))
     if M:
-        ov = np.stack([np.nanmean(data[..., 1:3], axis=-1) + rng.normal(0, 2, size=(B, L)) for _ in range(M)], axis=1)
+        mid = np.where(np.isfinite(data[..., 1:3]), data[..., 1:3], 0.0).mean(axis=-1)
+        ov = np.stack([mid + rng.normal(0, 2, size=(B, L)) for _ in range(M)], axis=1)
         ov[rng.random(ov.shape) < 0.2] = np.nan
         kw["overlays"] = ov
     if rng.random() < 0.3 and B:
@@ -421,3 +422,40 @@ def test_level_operation_order_is_designs():
     ohlc = torch.tensor([[[3.58, 3.58, 3.58, 3.58], [2.67, 6.03, 2.67, 6.03]]], dtype=torch.float64)
     img = torch_render.render_ohlc(ohlc, 25, bar_width=1)[0, 0] == 0.0
     assert torch.nonzero(img[:, 0]).flatten().tolist() == [24 - 7]
+
+
+def test_out_on_another_device_is_named():
+    with pytest.raises(RuntimeError, match=re.escape("render_ohlc: out must be on the device of ohlc (cpu), got meta")):
+        OP.out(X, 10, out=torch.empty(2, 1, 10, 15, device="meta"))
+
+
+# --------------------------------------------------------------------- CUDA
+
+needs_cuda = pytest.mark.skipif(
+    not (torch.cuda.is_available() and torch_render.cuda_built()),
+    reason="needs a CUDA device and a CUDA build of torch_render",
+)
+
+
+@needs_cuda
+@pytest.mark.parametrize("seed", range(30))
+def test_cuda_equals_cpu_bit_for_bit(seed):
+    data, H, width, kw, _ = _random_case(seed)
+    in_dtype = INPUT_DTYPES[seed % len(INPUT_DTYPES)]
+    out_dtype = DTYPES[list(DTYPES)[seed % 5]]
+    ohlc = torch.from_numpy(data).to(in_dtype)
+    tkw = {k: (torch.from_numpy(np.ascontiguousarray(v)).to(in_dtype if k != "value_range" else torch.float64)
+               if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+    cpu = torch_render.render_ohlc(ohlc, H, width, dtype=out_dtype, **tkw)
+    gkw = {k: (v.cuda() if isinstance(v, torch.Tensor) else v) for k, v in tkw.items()}
+    gpu = torch_render.render_ohlc(ohlc.cuda(), H, width, dtype=out_dtype, **gkw)
+    assert gpu.device.type == "cuda" and torch.equal(gpu.cpu(), cpu)
+
+
+@needs_cuda
+def test_cuda_non_finite_value_range_blanks_the_price_area():
+    ohlc = torch.rand(2, 5, 4, device="cuda")
+    vr = torch.tensor([[0.0, float("nan")], [0.0, 1.0]], device="cuda")
+    img = torch_render.render_ohlc(ohlc, 10, volume=torch.rand(2, 5, device="cuda"), volume_rows=3, value_range=vr)
+    assert (img[0, 0, :6] == 1.0).all() and (img[0, 0, 7:] == 0.0).any()
+    assert (img[1, 0, :6] == 0.0).any()
