@@ -459,3 +459,19 @@ def test_cuda_non_finite_value_range_blanks_the_price_area():
     img = torch_render.render_ohlc(ohlc, 10, volume=torch.rand(2, 5, device="cuda"), volume_rows=3, value_range=vr)
     assert (img[0, 0, :6] == 1.0).all() and (img[0, 0, 7:] == 0.0).any()
     assert (img[1, 0, :6] == 0.0).any()
+
+
+class _OhlcModule(torch.nn.Module):
+    def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.ops.torch_render.render_ohlc(x, 16, None, volume=v, volume_rows=3, style="candle",
+                                                  dtype=torch.uint8)
+
+
+def test_export_and_torchscript(tmp_path):
+    v = torch.rand(2, 5)
+    expected = _OhlcModule()(X, v)
+    exported = torch.export.export(_OhlcModule(), (X, v))
+    assert torch.equal(exported.module()(X, v), expected)
+    path = str(tmp_path / "ohlc.pt")
+    torch.jit.script(_OhlcModule()).save(path)
+    assert torch.equal(torch.jit.load(path)(X, v), expected)
