@@ -240,16 +240,15 @@ TR_HD void line_column_levels(int64_t dx, int64_t y0, int64_t y1, int64_t i, int
 }
 
 // Calls emit(row_begin, row_end) (inclusive image rows, non-empty, inside the
-// image) for every run of marked pixels of column `col` of image b. Runs may
-// overlap; a pixel is marked when any run holds it.
+// image) for every run of marked pixels of column off of bar i (0 <= i < L,
+// 0 <= off < bar_width) of image b. Runs may overlap; a pixel is marked when any
+// run holds it. The CPU walks (i, off) directly: no division per column.
 template <typename Emit>
-TR_HD void ohlc_column_runs(const OhlcParams& p, int64_t b, int64_t col, Emit& emit) {
+TR_HD void ohlc_bar_column_runs(const OhlcParams& p, int64_t b, int64_t i, int64_t off,
+                                Emit& emit) {
   const int64_t bw = p.bar_width;
   const int64_t k = p.centre();
   const int64_t P = p.price_rows();
-  const int64_t i = col / bw;
-  if (i >= p.length) return;
-  const int64_t off = col - i * bw;
   // Price levels [a, c] clipped to 0 .. P - 1, as rows.
   auto price = [&](int64_t a, int64_t c) {
     if (a == kNoLevel || c == kNoLevel) return;
@@ -275,10 +274,11 @@ TR_HD void ohlc_column_runs(const OhlcParams& p, int64_t b, int64_t col, Emit& e
       price(body_hi, body_hi);
     }
   }
-  // Overlays: segment j joins centre columns c_j and c_{j+1} = c_j + bw.
-  if (p.num_overlays > 0 && col >= k) {
-    const int64_t j = (col - k) / bw;
-    const int64_t x = col - k - j * bw;  // column within segment j
+  // Overlays: segment j joins centre columns c_j and c_{j+1} = c_j + bw; this
+  // column is column x of segment j (x == 0: also the end of segment j - 1).
+  if (p.num_overlays > 0 && (off >= k || i > 0)) {
+    const int64_t j = off >= k ? i : i - 1;
+    const int64_t x = off >= k ? off - k : off - k + bw;
     for (int64_t m = 0; m < p.num_overlays; ++m) {
       const int64_t* lv = p.overlays + (b * p.num_overlays + m) * p.length;
       int64_t a, c;
@@ -298,6 +298,13 @@ TR_HD void ohlc_column_runs(const OhlcParams& p, int64_t b, int64_t col, Emit& e
     const int64_t n = p.volume[b * p.length + i];
     if (n > 0) emit(p.height - n, p.height - 1);
   }
+}
+
+// The same for image column `col` (columns past the last bar have no runs).
+template <typename Emit>
+TR_HD void ohlc_column_runs(const OhlcParams& p, int64_t b, int64_t col, Emit& emit) {
+  const int64_t i = col / p.bar_width;
+  if (i < p.length) ohlc_bar_column_runs(p, b, i, col - i * p.bar_width, emit);
 }
 
 }  // namespace kernels

@@ -46,10 +46,12 @@ inline void render_ohlc_cpu_image(const OhlcParams& p, OutT* plane, int64_t b) {
   const OutT fg = Store<OutT>::convert(p.foreground);
   const int64_t n = p.height * p.width;
   for (int64_t e = 0; e < n; ++e) plane[e] = bg;
-  const int64_t cols = p.length * p.bar_width;  // columns past the bars stay background
-  for (int64_t col = 0; col < cols && col < p.width; ++col) {
-    CpuRunWriter<OutT> writer{plane + col, p.width, fg};
-    ohlc_column_runs(p, b, col, writer);
+  // Columns past the bars stay background.
+  for (int64_t i = 0; i < p.length; ++i) {
+    for (int64_t off = 0; off < p.bar_width; ++off) {
+      CpuRunWriter<OutT> writer{plane + i * p.bar_width + off, p.width, fg};
+      ohlc_bar_column_runs(p, b, i, off, writer);
+    }
   }
 }
 
