@@ -475,3 +475,46 @@ def test_export_and_torchscript(tmp_path):
     path = str(tmp_path / "ohlc.pt")
     torch.jit.script(_OhlcModule()).save(path)
     assert torch.equal(torch.jit.load(path)(X, v), expected)
+
+
+# ----------------------------------------------------------------- OHLCChart
+
+
+class _Windows(torch.utils.data.Dataset):
+    def __init__(self, chart):
+        self.chart = chart
+        self.data = torch.from_numpy(_random_walk_ohlc(np.random.default_rng(4), 16, 20))
+        self.volume = torch.rand(16, 20, generator=torch.Generator().manual_seed(0))
+
+    def __len__(self):
+        return 16
+
+    def __getitem__(self, i):
+        return self.chart(self.data[i], self.volume[i])
+
+
+def test_ohlc_chart_module(tmp_path):
+    chart = torch_render.OHLCChart(40, 70, style="candle", bar_width=3, volume_rows=8, dtype=torch.uint8)
+    x = torch.from_numpy(_random_walk_ohlc(np.random.default_rng(8), 4, 20))
+    v, ma = torch.rand(4, 20), x[:, None, :, 3]
+    batch = chart(x, v, ma)
+    assert torch.equal(batch, torch_render.render_ohlc(x, 40, 70, volume=v, overlays=ma, style="candle",
+                                                       volume_rows=8, dtype=torch.uint8))
+    assert torch.equal(chart(x[1], v[1], ma[1]), batch[1])
+    path = str(tmp_path / "chart.pt")
+    torch.jit.script(chart).save(path)
+    assert torch.equal(torch.jit.load(path)(x, v, ma), batch)
+    import pickle
+
+    assert torch.equal(pickle.loads(pickle.dumps(chart))(x, v, ma), batch)
+    with pytest.raises(TypeError, match="OHLCChart: bar_width must be an int, got float"):
+        torch_render.OHLCChart(40, bar_width=3.0)
+    with pytest.raises(ValueError, match="volume_rows leaves no price rows"):
+        torch_render.OHLCChart(10, volume_rows=9)
+
+
+def test_ohlc_chart_in_dataloader_workers():
+    ds = _Windows(torch_render.OHLCChart(32, volume_rows=6, dtype=torch.uint8))
+    serial = torch.stack([ds[i] for i in range(len(ds))])
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=2, multiprocessing_context="fork")
+    assert torch.equal(torch.cat(list(loader)), serial)

@@ -4,12 +4,14 @@ typed wrappers over ``torch.ops.torch_render.render_ohlc`` and its fake kernels.
 from __future__ import annotations
 
 import math
+import operator
 import struct
 from typing import Optional
 
 import torch
+from torch import nn
 
-__all__ = ["render_ohlc", "jkx_chart", "JKX_HEIGHTS"]
+__all__ = ["render_ohlc", "jkx_chart", "OHLCChart", "JKX_HEIGHTS"]
 
 _OP = "render_ohlc"
 _FLOAT_INPUTS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -21,14 +23,20 @@ _FLOAT32_MAX = 3.4028234663852886e38
 JKX_HEIGHTS = {5: 32, 20: 64, 60: 96}
 
 
-def _check_int(op: str, name: str, value, optional: bool = False) -> None:
+def _check_int(op: str, name: str, value, optional: bool = False):
+    """The value as a Python int (ints and NumPy integers; bool, float, str are TypeErrors)."""
     if optional and value is None:
-        return
+        return None
     # bool is an int subclass, but never a size.
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}") from None
     if not -(2**63) <= value < 2**63:
         raise ValueError(f"{op}: {name} must fit in int64, got {value}")
+    return value
 
 
 def _check_float(op: str, name: str, value) -> None:
@@ -196,14 +204,14 @@ def render_ohlc(
         torch.uint8
     """
     _check_tensor(_OP, "ohlc", ohlc, optional=False)
-    _check_int(_OP, "height", height)
-    _check_int(_OP, "width", width, optional=True)
+    height = _check_int(_OP, "height", height)
+    width = _check_int(_OP, "width", width, optional=True)
     _check_tensor(_OP, "volume", volume)
     _check_tensor(_OP, "overlays", overlays)
     if not isinstance(style, str):
         raise TypeError(f"{_OP}: style must be a str, got {type(style).__name__}")
-    _check_int(_OP, "bar_width", bar_width)
-    _check_int(_OP, "volume_rows", volume_rows)
+    bar_width = _check_int(_OP, "bar_width", bar_width)
+    volume_rows = _check_int(_OP, "volume_rows", volume_rows)
     _check_tensor(_OP, "value_range", value_range)
     _check_float(_OP, "background", background)
     _check_float(_OP, "foreground", foreground)
@@ -260,7 +268,7 @@ def jkx_chart(
     _check_tensor(op, "ohlc", ohlc, optional=False)
     _check_tensor(op, "volume", volume)
     _check_tensor(op, "overlays", overlays)
-    _check_int(op, "height", height, optional=True)
+    height = _check_int(op, "height", height, optional=True)
     if ohlc.dim() != 3 or ohlc.shape[2] != 4:
         raise ValueError(
             f"{op}: ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape {list(ohlc.shape)}"
@@ -294,6 +302,106 @@ def jkx_chart(
         foreground=1.0,
         dtype=dtype,
     )
+
+
+class OHLCChart(nn.Module):
+    """OHLC bar or candlestick charts as a module (``render_ohlc`` with fixed options).
+
+    Holds only plain options, is defined at module level and calls
+    ``torch.ops.torch_render.render_ohlc`` directly: it pickles into DataLoader
+    workers and scripts with ``torch.jit.script``.
+
+    ``forward(ohlc, volume=None, overlays=None, value_range=None)``: ``ohlc`` is
+    ``[B, L, 4]`` (a batch, output ``[B, 1, H, W]``) or ``[L, 4]`` (one sample,
+    output ``[1, H, W]``; then ``volume`` is ``[L]``, ``overlays`` ``[M, L]``,
+    ``value_range`` ``[2]``). The drawing is ``render_ohlc``'s.
+
+    Args:
+        height, width, style, bar_width, volume_rows, background, foreground, dtype:
+            as in :func:`render_ohlc` (``width`` None: ``L * bar_width``).
+
+    Example:
+        >>> chart = OHLCChart(64, volume_rows=12, dtype=torch.uint8)
+        >>> chart(torch.rand(8, 20, 4) + 10, torch.rand(8, 20)).shape
+        torch.Size([8, 1, 64, 60])
+        >>> scripted = torch.jit.script(chart)
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: Optional[int] = None,
+        *,
+        style: str = "bar",
+        bar_width: int = 3,
+        volume_rows: int = 0,
+        background: float = 1.0,
+        foreground: float = 0.0,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__()
+        op = "OHLCChart"
+        height = _check_int(op, "height", height)
+        width = _check_int(op, "width", width, optional=True)
+        bar_width = _check_int(op, "bar_width", bar_width)
+        volume_rows = _check_int(op, "volume_rows", volume_rows)
+        if not isinstance(style, str):
+            raise TypeError(f"{op}: style must be a str, got {type(style).__name__}")
+        _check_float(op, "background", background)
+        _check_float(op, "foreground", foreground)
+        if not isinstance(dtype, torch.dtype):
+            raise TypeError(f"{op}: dtype must be a torch.dtype, got {type(dtype).__name__}")
+        # The options the op checks without data, checked now (with its messages).
+        _check_args(torch.empty(1, 1, 4, device="meta"), height, None, None, None, style, bar_width,
+                    volume_rows, None, float(background), float(foreground), dtype, "dtype")
+        # Plain Python values, so TorchScript infers the attribute types.
+        self.height = height
+        self.width = width
+        self.style = style
+        self.bar_width = bar_width
+        self.volume_rows = volume_rows
+        self.background = float(background)
+        self.foreground = float(foreground)
+        self.dtype = dtype
+
+    def forward(
+        self,
+        ohlc: torch.Tensor,
+        volume: Optional[torch.Tensor] = None,
+        overlays: Optional[torch.Tensor] = None,
+        value_range: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        single = ohlc.dim() == 2
+        if single:
+            ohlc = ohlc.unsqueeze(0)
+            if volume is not None:
+                volume = volume.unsqueeze(0)
+            if overlays is not None:
+                overlays = overlays.unsqueeze(0)
+            if value_range is not None:
+                value_range = value_range.unsqueeze(0)
+        images = torch.ops.torch_render.render_ohlc(
+            ohlc,
+            self.height,
+            self.width,
+            volume=volume,
+            overlays=overlays,
+            style=self.style,
+            bar_width=self.bar_width,
+            volume_rows=self.volume_rows,
+            value_range=value_range,
+            background=self.background,
+            foreground=self.foreground,
+            dtype=self.dtype,
+        )
+        return images[0] if single else images
+
+    def extra_repr(self) -> str:
+        return (
+            f"height={self.height}, width={self.width}, style={self.style!r}, bar_width={self.bar_width}, "
+            f"volume_rows={self.volume_rows}, background={self.background}, foreground={self.foreground}, "
+            f"dtype={self.dtype}"
+        )
 
 
 @torch.library.register_fake("torch_render::render_ohlc")
