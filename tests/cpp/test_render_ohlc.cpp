@@ -70,6 +70,24 @@ TEST(OhlcLine, ColumnRunsAreThePillowLoop) {
   }
 }
 
+TEST(OhlcLine, LongSteepLinesAreThePillowLoop) {
+  // Long lines (dy in the thousands) and both directions, with narrow bars.
+  for (int64_t dx : {1, 2, 3, 5, 8}) {
+    for (int64_t dy : {8190, 8191, 8192, 8193, 12345}) {
+      for (int64_t sign : {-1, 1}) {
+        const int64_t y0 = 7, y1 = y0 + sign * dy;
+        std::set<std::pair<int64_t, int64_t>> runs;
+        for (int64_t i = 0; i <= dx; ++i) {
+          int64_t lo, hi;
+          tk::line_column_levels(dx, y0, y1, i, &lo, &hi);
+          for (int64_t y = lo; y <= hi; ++y) runs.insert({i, y});
+        }
+        ASSERT_EQ(runs, pillow_walk(dx, y0, y1)) << "dx " << dx << " dy " << sign * dy;
+      }
+    }
+  }
+}
+
 TEST(OhlcLine, FarLevelsStayInInt64) {
   // Levels at the clamp, the widest bar: the run arithmetic must not overflow.
   const auto far = static_cast<int64_t>(tk::kLevelClamp);
