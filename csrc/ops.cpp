@@ -13,11 +13,13 @@ TORCH_LIBRARY(torch_render, m) {
       "bool antialias=True, float margin=0.0, Tensor? value_range=None, bool channels=False, "
       "float background=1.0, float foreground=0.0, ScalarType? dtype=None) -> Tensor",
       {at::Tag::pt2_compliant_tag});
-  // The same, rendered into `out` (contiguous [B, C, H, W] of an output dtype).
+  // The same, rendered into `out` (contiguous [B, C, H, W] of an output dtype). It
+  // returns nothing, so that torch.compile can auto-functionalize it (a custom op
+  // returning its mutated `out` cannot be); the Python wrapper returns `out`.
   m.def(
       "render_line.out(Tensor series, int height, int width, *, float line_width=3.0, "
       "bool antialias=True, float margin=0.0, Tensor? value_range=None, bool channels=False, "
-      "float background=1.0, float foreground=0.0, Tensor(a!) out) -> Tensor(a!)",
+      "float background=1.0, float foreground=0.0, Tensor(a!) out) -> ()",
       {at::Tag::pt2_compliant_tag});
   // The instruction set the CPU raster runs with here: "avx2" or "baseline"
   // (TORCH_RENDER_CPU_ISA=baseline, set before the first call, forces the latter).

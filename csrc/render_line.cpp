@@ -5,9 +5,18 @@
 #include <limits>
 #include <string>
 
+#include <ATen/Dispatch.h>
+#include <ATen/core/LegacyTypeDispatch.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/grad_mode.h>
+#include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
+#include <c10/util/Half.h>
 #include <c10/util/safe_numerics.h>
 #include <fmt/format.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/variable.h>
+#include <torch/library.h>
 
 namespace torch_render {
 namespace {
@@ -38,6 +47,34 @@ bool overlaps(const at::Tensor& a, const at::Tensor& b) {
   const auto ea = byte_extent(a);
   const auto eb = byte_extent(b);
   return ea.first < eb.second && eb.first < ea.second;
+}
+
+// Whether float32(v) stays finite when stored as float16 / bfloat16 (round to nearest).
+bool fits_output(double v, at::ScalarType t) {
+  const float f = static_cast<float>(v);
+  return std::isfinite(t == at::kHalf ? static_cast<float>(c10::Half(f))
+                                      : static_cast<float>(c10::BFloat16(f)));
+}
+
+// Refuses a NaN or infinite entry of a CPU value_range (on CUDA, reading the values
+// would need a host sync: there such an image is left blank, docs/rendering.md).
+void check_value_range_finite(const at::Tensor& vr) {
+  const at::Tensor c = vr.contiguous();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.scalar_type(),
+                                  "render_line_value_range", [&] {
+    const scalar_t* v = c.const_data_ptr<scalar_t>();
+    for (int64_t i = 0; i < c.numel(); ++i) {
+      const double x = static_cast<double>(v[i]);
+      if (std::isfinite(x)) continue;
+      std::vector<int64_t> index(c.dim());
+      for (int64_t d = c.dim() - 1, rest = i; d >= 0; --d) {
+        index[d] = rest % c.size(d);
+        rest /= c.size(d);
+      }
+      TORCH_CHECK_VALUE(false, kOp, ": value_range must be finite, got ", num(x), " at index ",
+                        at::IntArrayRef(index));
+    }
+  });
 }
 
 }  // namespace
@@ -84,6 +121,16 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
                       kOp, ": with uint8 output, background and foreground are given in "
                       "[0, 1], got ", num(background), " and ", num(foreground));
   }
+  if (out_dtype == at::kHalf || out_dtype == at::kBFloat16) {
+    const bool half = out_dtype == at::kHalf;
+    const double largest = half ? static_cast<float>(std::numeric_limits<c10::Half>::max())
+                                : static_cast<float>(std::numeric_limits<c10::BFloat16>::max());
+    TORCH_CHECK_VALUE(fits_output(background, out_dtype) && fits_output(foreground, out_dtype),
+                      kOp, ": with ", half ? "float16" : "bfloat16", " output, background and "
+                      "foreground must round to finite ", half ? "float16" : "bfloat16",
+                      " values (largest ", num(largest), "), got ", num(background), " and ",
+                      num(foreground));
+  }
 
   const int64_t C = channels ? S : 1;
   uint64_t numel = 0;
@@ -125,6 +172,7 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
                                      std::to_string(S) + ", 2]"
                                : std::string(" ([B, S, 2] needs channels=True)"),
                       ", got shape ", vr.sizes());
+    if (vr.device().is_cpu()) check_value_range_finite(vr);
     plan.value_range = vr.to(at::kDouble).contiguous();
     p.range_stride_b = per_image ? 2 : S * 2;
     p.range_stride_g = per_image ? 0 : 2;
@@ -145,6 +193,127 @@ void check_render_line_out(const LinePlan& plan, const at::Tensor& series,
     TORCH_CHECK(!overlaps(out, *value_range), kOp,
                 ": out must not overlap the memory of value_range");
   }
+}
+
+// ------------------------------------------------------------------- autograd
+//
+// The Autograd kernels of both overloads (the backends know nothing of autograd).
+// Until render_line has a backward, an output that depends on an input requiring
+// grad gets a grad_fn whose backward raises, instead of the default fallback's
+// warning and a silently missing gradient.
+
+namespace {
+
+using OptTensor = std::optional<at::Tensor>;
+
+bool requires_grad(const OptTensor& t) { return t.has_value() && t->defined() && t->requires_grad(); }
+
+at::Tensor render_line_below_autograd(c10::DispatchKeySet ks, const at::Tensor& series,
+                                      int64_t height, int64_t width, double line_width,
+                                      bool antialias, double margin, const OptTensor& value_range,
+                                      bool channels, double background, double foreground,
+                                      std::optional<at::ScalarType> dtype) {
+  static const auto op = c10::Dispatcher::singleton()
+                             .findSchemaOrThrow("torch_render::render_line", "")
+                             .typed<at::Tensor(const at::Tensor&, int64_t, int64_t, double, bool,
+                                               double, const OptTensor&, bool, double, double,
+                                               std::optional<at::ScalarType>)>();
+  at::AutoDispatchBelowADInplaceOrView guard;
+  return op.redispatch(ks & c10::after_autograd_keyset, series, height, width, line_width,
+                       antialias, margin, value_range, channels, background, foreground, dtype);
+}
+
+class RenderLineFunction : public torch::autograd::Function<RenderLineFunction> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* /*ctx*/, c10::DispatchKeySet ks,
+                            const at::Tensor& series, int64_t height, int64_t width,
+                            double line_width, bool antialias, double margin,
+                            const OptTensor& value_range, bool channels, double background,
+                            double foreground, std::optional<at::ScalarType> dtype) {
+    return render_line_below_autograd(ks, series, height, width, line_width, antialias, margin,
+                                      value_range, channels, background, foreground, dtype);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* /*ctx*/,
+                                                 torch::autograd::variable_list /*grads*/) {
+    TORCH_CHECK_NOT_IMPLEMENTED(false, kOp,
+                                ": gradients are not implemented yet: render from inputs that "
+                                "do not require grad (series.detach(), value_range.detach()) or "
+                                "under torch.no_grad()");
+    return {};
+  }
+};
+
+at::Tensor render_line_autograd(c10::DispatchKeySet ks, const at::Tensor& series, int64_t height,
+                                int64_t width, double line_width, bool antialias, double margin,
+                                const OptTensor& value_range, bool channels, double background,
+                                double foreground, std::optional<at::ScalarType> dtype) {
+  // uint8 images are not differentiable: they never get a grad_fn.
+  const bool differentiable = at::GradMode::is_enabled() && dtype.value_or(at::kFloat) != at::kByte &&
+                              (series.requires_grad() || requires_grad(value_range));
+  if (!differentiable) {
+    return render_line_below_autograd(ks, series, height, width, line_width, antialias, margin,
+                                      value_range, channels, background, foreground, dtype);
+  }
+  return RenderLineFunction::apply(ks, series, height, width, line_width, antialias, margin,
+                                   value_range, channels, background, foreground, dtype);
+}
+
+using RenderLineOutFn = void(const at::Tensor&, int64_t, int64_t, double, bool, double,
+                             const OptTensor&, bool, double, double, at::Tensor&);
+
+c10::TypedOperatorHandle<RenderLineOutFn> render_line_out_op() {
+  static const auto op = c10::Dispatcher::singleton()
+                             .findSchemaOrThrow("torch_render::render_line", "out")
+                             .typed<RenderLineOutFn>();
+  return op;
+}
+
+// As ATen's out= functions: no automatic differentiation through out=.
+void render_line_out_autograd(c10::DispatchKeySet ks, const at::Tensor& series, int64_t height,
+                              int64_t width, double line_width, bool antialias, double margin,
+                              const OptTensor& value_range, bool channels, double background,
+                              double foreground, at::Tensor& out) {
+  if (at::GradMode::is_enabled()) {
+    TORCH_CHECK(!out.requires_grad(), kOp,
+                ": out must not require grad (out= does not support automatic differentiation; "
+                "write into it under torch.no_grad()), got out with requires_grad=True");
+    TORCH_CHECK(!series.requires_grad() && !requires_grad(value_range), kOp,
+                ": out= does not support automatic differentiation, but ",
+                series.requires_grad() ? "series" : "value_range", " requires grad");
+  }
+  at::AutoDispatchBelowAutograd guard;
+  render_line_out_op().redispatch(ks & c10::after_autograd_keyset, series, height, width,
+                                  line_width, antialias, margin, value_range, channels,
+                                  background, foreground, out);
+}
+
+// `out` changed in place: bump its version counter, so that autograd notices when a
+// tensor it saved for backward was overwritten (inference tensors have none, and
+// autograd never saves them).
+void render_line_out_inplace_or_view(c10::DispatchKeySet ks, const at::Tensor& series,
+                                     int64_t height, int64_t width, double line_width,
+                                     bool antialias, double margin, const OptTensor& value_range,
+                                     bool channels, double background, double foreground,
+                                     at::Tensor& out) {
+  {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    render_line_out_op().redispatch(ks & c10::after_ADInplaceOrView_keyset, series, height, width,
+                                    line_width, antialias, margin, value_range, channels,
+                                    background, foreground, out);
+  }
+  if (!out.is_inference()) torch::autograd::impl::bump_version(out);
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torch_render, Autograd, m) {
+  m.impl("render_line", &render_line_autograd);
+  m.impl("render_line.out", &render_line_out_autograd);
+}
+
+TORCH_LIBRARY_IMPL(torch_render, ADInplaceOrView, m) {
+  m.impl("render_line.out", &render_line_out_inplace_or_view);
 }
 
 }  // namespace torch_render

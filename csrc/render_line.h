@@ -52,17 +52,17 @@ at::Tensor render_line_functional(const at::Tensor& series, int64_t height, int6
   return out;
 }
 
+// Returns nothing (schema `Tensor(a!) out) -> ()`), so that torch.compile can
+// auto-functionalize it; the Python wrapper returns `out`.
 template <LineBackend Backend>
-at::Tensor& render_line_out(const at::Tensor& series, int64_t height, int64_t width,
-                            double line_width, bool antialias, double margin,
-                            const std::optional<at::Tensor>& value_range, bool channels,
-                            double background, double foreground, at::Tensor& out) {
+void render_line_out(const at::Tensor& series, int64_t height, int64_t width, double line_width,
+                     bool antialias, double margin, const std::optional<at::Tensor>& value_range,
+                     bool channels, double background, double foreground, at::Tensor& out) {
   LinePlan plan = plan_render_line(series, height, width, line_width, antialias, margin,
                                    value_range, channels, background, foreground,
                                    out.scalar_type(), "out.dtype");
   check_render_line_out(plan, series, value_range, out);
   if (out.numel() > 0) Backend(plan, series, out);
-  return out;
 }
 
 }  // namespace torch_render

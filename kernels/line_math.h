@@ -5,7 +5,7 @@
 // build with -ffp-contract=off / --fmad=false.
 #pragma once
 
-#include "common.h"
+#include "kernels/common/host_device.h"
 
 namespace torch_render {
 namespace kernels {

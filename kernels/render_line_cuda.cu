@@ -1,53 +1,26 @@
-// render_line on CUDA: __global__ wrappers around the bodies of
-// render_line_cuda_body.h, and their launchers. Built with --fmad=false.
+// render_line on CUDA: both passes through the shared launchers
+// (kernels/common/cuda_launch.cuh). Built with --fmad=false.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cstdint>
 
-#include "render_line_cuda.h"
-#include "render_line_cuda_body.h"
+#include "kernels/common/cuda_launch.cuh"
+#include "kernels/render_line_cuda.h"
+#include "kernels/render_line_cuda_body.h"
 
 namespace torch_render {
 namespace kernels {
-namespace {
-
-template <typename T>
-__global__ void __launch_bounds__(kPointsThreads)
-    line_points_kernel(const LineParams p, const SeriesView<T> in) {
-  line_points_thread(p, in, blockIdx.x, threadIdx.x, blockDim.x);
-}
-
-template <typename OutT, bool kAligned>
-__global__ void __launch_bounds__(kRasterThreads)
-    line_raster_kernel(const LineParams p, OutT* out, int64_t numel) {
-  line_raster_thread<OutT, kAligned>(p, out, numel, blockIdx.x, threadIdx.x, blockDim.x,
-                                     gridDim.x);
-}
-
-}  // namespace
 
 template <typename T>
 cudaError_t launch_line_points(const LineParams& p, const SeriesView<T>& in, cudaStream_t stream) {
-  const int64_t threads = line_points_threads(p);
-  if (threads == 0) return cudaSuccess;
-  const int64_t blocks = (threads + kPointsThreads - 1) / kPointsThreads;
-  line_points_kernel<T><<<static_cast<unsigned>(blocks), kPointsThreads, 0, stream>>>(p, in);
-  return cudaGetLastError();
+  return launch_items(line_points_items(p), LinePointsItem<T>{p, in}, stream);
 }
 
 template <typename OutT>
 cudaError_t launch_line_raster(const LineParams& p, OutT* out, cudaStream_t stream) {
   const int64_t numel = p.batch * p.channels() * p.height * p.width;
-  if (numel == 0) return cudaSuccess;
-  const bool aligned = reinterpret_cast<uintptr_t>(out) % 16 == 0;
-  const auto blocks = static_cast<unsigned>(line_raster_blocks<OutT>(numel, aligned));
-  if (aligned) {
-    line_raster_kernel<OutT, true><<<blocks, kRasterThreads, 0, stream>>>(p, out, numel);
-  } else {
-    line_raster_kernel<OutT, false><<<blocks, kRasterThreads, 0, stream>>>(p, out, numel);
-  }
-  return cudaGetLastError();
+  return launch_write_planes(out, numel, LineRasterValue{p}, stream);
 }
 
 #define TR_INSTANTIATE_POINTS(T) \

@@ -1,38 +1,31 @@
-// render_line on CUDA: the per-thread bodies. Each is a __host__ __device__
-// function of (block index, thread index, launch size, params), so a C++ test can
-// drive it over the whole launch grid on the CPU (tests/cpp/test_cuda_emulation.cpp)
-// and compare with the CPU kernel bit for bit.
+// render_line on CUDA: the per-thread work, as functors for the shared launch
+// shapes of kernels/common/cuda_planes.h (a test drives them over the whole
+// launch grid on the CPU, tests/cpp/test_cuda_emulation.cpp, and compares with
+// the CPU kernel bit for bit).
 #pragma once
 
-#include <cstring>
-
-#include "render_line.h"
+#include "kernels/common/cuda_planes.h"
+#include "kernels/render_line.h"
 
 namespace torch_render {
 namespace kernels {
 
-constexpr int kPointsThreads = 128;
-constexpr int kRasterThreads = 256;
-
-// Output elements per raster thread: one 16-byte store.
-template <typename OutT>
-struct RasterVec {
-  static constexpr int value = sizeof(OutT) >= 16 ? 1 : 16 / static_cast<int>(sizeof(OutT));
-};
-
-// Threads of the points pass: one per x and one per (image, group).
-inline int64_t line_points_threads(const LineParams& p) {
+// Items of the points pass: one per x and one per (image, group).
+inline int64_t line_points_items(const LineParams& p) {
   const int64_t groups = p.batch * p.groups();
   return groups > p.length ? groups : p.length;
 }
 
+// Points pass, item i: x of point i, and the ys of (image, group) i.
 template <typename T>
-TR_HD void line_points_thread(const LineParams& p, const SeriesView<T>& in, int64_t block,
-                              int64_t thread, int64_t block_dim) {
-  const int64_t i = block * block_dim + thread;
-  if (i < p.length) line_x_body(p, i);
-  if (i < p.batch * p.groups()) line_points_body(p, in, i / p.groups(), i % p.groups());
-}
+struct LinePointsItem {
+  LineParams p;
+  SeriesView<T> in;
+  TR_HD void operator()(int64_t i) const {
+    if (i < p.length) line_x_body(p, i);
+    if (i < p.batch * p.groups()) line_points_body(p, in, i / p.groups(), i % p.groups());
+  }
+};
 
 // Value of flat output element e ([B, C, H, W] order). Takes the primitives that
 // the CPU kernel's culling keeps (same range of points, same row test), so the
@@ -62,50 +55,11 @@ TR_HD float raster_value(const LineParams& p, int64_t e) {
   return pixel_value(p, best);
 }
 
-// One 16-byte store of kVec values (aligned), or kVec scalar stores on the host.
-template <typename OutT, int kVec>
-TR_HD void store_vector(OutT* dst, const OutT (&vals)[kVec]) {
-#if defined(__CUDA_ARCH__)
-  static_assert(sizeof(OutT) * kVec == 16, "raster stores are 16 bytes");
-  *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(vals);
-#else
-  std::memcpy(dst, vals, sizeof(vals));
-#endif
-}
-
-// Raster pass: thread (block, thread) of a grid of grid_dim blocks writes chunks
-// of kVec consecutive elements, grid-striding over all of them. kAligned: `out`
-// is 16-byte aligned, so whole chunks use one vector store.
-template <typename OutT, bool kAligned>
-TR_HD void line_raster_thread(const LineParams& p, OutT* out, int64_t numel, int64_t block,
-                              int64_t thread, int64_t block_dim, int64_t grid_dim) {
-  constexpr int kVec = kAligned ? RasterVec<OutT>::value : 1;
-  const int64_t chunks = (numel + kVec - 1) / kVec;
-  for (int64_t k = block * block_dim + thread; k < chunks; k += grid_dim * block_dim) {
-    const int64_t e0 = k * kVec;
-    if constexpr (kVec > 1) {
-      if (e0 + kVec <= numel) {
-        alignas(16) OutT vals[kVec];
-        for (int v = 0; v < kVec; ++v) vals[v] = Store<OutT>::convert(raster_value(p, e0 + v));
-        store_vector<OutT, kVec>(out + e0, vals);
-        continue;
-      }
-    }
-    for (int64_t e = e0; e < e0 + kVec && e < numel; ++e) {
-      out[e] = Store<OutT>::convert(raster_value(p, e));
-    }
-  }
-}
-
-// Blocks of the raster launch for `numel` outputs (grid-striding past the cap).
-template <typename OutT>
-inline int64_t line_raster_blocks(int64_t numel, bool aligned) {
-  const int64_t vec = aligned ? RasterVec<OutT>::value : 1;
-  const int64_t chunks = (numel + vec - 1) / vec;
-  const int64_t blocks = (chunks + kRasterThreads - 1) / kRasterThreads;
-  constexpr int64_t kMaxBlocks = int64_t{1} << 30;
-  return blocks < kMaxBlocks ? blocks : kMaxBlocks;
-}
+// Raster pass: the value of each output element.
+struct LineRasterValue {
+  LineParams p;
+  TR_HD float operator()(int64_t e) const { return raster_value(p, e); }
+};
 
 }  // namespace kernels
 }  // namespace torch_render

@@ -2,8 +2,9 @@
 expected and what came -- never a crash or a silently wrong image (DESIGN §6).
 
 Exception types follow csrc/render_line.cpp: ValueError for bad values and shapes,
-TypeError for bad dtypes, RuntimeError for tensors on the wrong device or
-overlapping memory (as PyTorch's own ops do).
+TypeError for bad dtypes and for Python values of the wrong type (checked by the
+wrapper and LineChart alike), RuntimeError for tensors on the wrong device,
+overlapping memory or autograd through out= (as PyTorch's own ops do).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pytest
 import torch
 
 import torch_render
-from torch_render import render_line
+from reference import reference_render_line
+from torch_render import LineChart, render_line
 
 OP = torch.ops.torch_render.render_line
 def needs_cuda(test):
@@ -33,6 +35,86 @@ def _x(*shape: int) -> torch.Tensor:
 def _msg(text: str) -> str:
     """Regex matching `text` literally, prefixed by the op name."""
     return "^" + re.escape("render_line: " + text)
+
+
+# ------------------------------------------------------------------ argument types
+
+
+def _type_msg(who: str, name: str, expected: str, value) -> str:
+    return "^" + re.escape(f"{who}: {name} must be {expected}, got {value!r} of type {type(value).__name__}")
+
+
+NOT_INTS = [8.7, 8.0, float("nan"), "8", None, True, False, torch.tensor(8), np.float64(8.0), [8]]
+
+
+@pytest.mark.parametrize("name", ["height", "width"])
+@pytest.mark.parametrize("value", NOT_INTS, ids=repr)
+def test_int_arguments_refuse_other_types(name, value):
+    # render_line(s, 8.7, 8) drew 8 rows; "8" and True were taken, None and nan failed
+    # without naming the argument. Wrapper and LineChart say the same.
+    size = {"height": 8, "width": 9, name: value}
+    with pytest.raises(TypeError, match=_type_msg("render_line", name, "an int", value)):
+        render_line(_x(2, 10), size["height"], size["width"])
+    with pytest.raises(TypeError, match=_type_msg("LineChart", name, "an int", value)):
+        LineChart(size["height"], size["width"])
+
+
+@pytest.mark.parametrize("name", ["antialias", "channels"])
+@pytest.mark.parametrize("value", ["False", "True", "", 0, 1, 1.0, None, torch.tensor(False)], ids=repr)
+def test_bool_arguments_refuse_other_types(name, value):
+    # antialias="False" drew antialiased (bool("False") is True).
+    with pytest.raises(TypeError, match=_type_msg("render_line", name, "a bool", value)):
+        render_line(_x(2, 10), 8, 9, **{name: value})
+    with pytest.raises(TypeError, match=_type_msg("LineChart", name, "a bool", value)):
+        LineChart(8, 9, **{name: value})
+
+
+@pytest.mark.parametrize("value", ["False", 0, None], ids=repr)
+def test_line_chart_batched_must_be_a_bool(value):
+    with pytest.raises(TypeError, match=_type_msg("LineChart", "batched", "a bool", value)):
+        LineChart(8, 9, batched=value)
+
+
+@pytest.mark.parametrize("name", ["line_width", "margin", "background", "foreground"])
+@pytest.mark.parametrize("value", ["3", "0.5", None, True, False, torch.tensor(1.0), 1j], ids=repr)
+def test_float_arguments_refuse_other_types(name, value):
+    # line_width="3" was taken (float("3")); a tensor would have been read on the host.
+    with pytest.raises(TypeError, match=_type_msg("render_line", name, "a float", value)):
+        render_line(_x(2, 10), 8, 9, **{name: value})
+    with pytest.raises(TypeError, match=_type_msg("LineChart", name, "a float", value)):
+        LineChart(8, 9, **{name: value})
+
+
+@pytest.mark.parametrize("value", ["float32", 0, torch.float32.itemsize], ids=repr)
+def test_dtype_must_be_a_dtype(value):
+    with pytest.raises(TypeError, match=_type_msg("render_line", "dtype", "a torch.dtype or None", value)):
+        render_line(_x(2, 10), 8, 9, dtype=value)
+    with pytest.raises(TypeError, match=_type_msg("LineChart", "dtype", "a torch.dtype", value)):
+        LineChart(8, 9, dtype=value)
+
+
+def test_tensor_arguments_must_be_tensors():
+    with pytest.raises(TypeError, match=_type_msg("render_line", "series", "a Tensor", [[1.0, 2.0]])):
+        render_line([[1.0, 2.0]], 8, 9)
+    with pytest.raises(TypeError, match=_type_msg("render_line", "value_range", "a Tensor", [[0.0, 1.0]] * 2)):
+        render_line(_x(2, 10), 8, 9, value_range=[[0.0, 1.0]] * 2)
+    with pytest.raises(TypeError, match=_type_msg("render_line", "out", "a Tensor", "buffer")):
+        render_line(_x(2, 10), 8, 9, out="buffer")
+
+
+def test_accepted_argument_types():
+    x = _x(2, 10)
+    expected = render_line(x, 8, 9, line_width=3.0, antialias=False, margin=1.0, background=1.0, foreground=0.0)
+    # Ints for floats; NumPy integers (operator.index), floats and bools, as torch takes them.
+    for kwargs in (
+        dict(line_width=3, margin=1, background=1, foreground=0),
+        dict(line_width=np.float32(3.0), margin=np.float64(1.0), background=np.int64(1), foreground=np.float16(0)),
+    ):
+        got = render_line(x, np.int64(8), np.int32(9), antialias=np.bool_(False), **kwargs)
+        assert torch.equal(got, expected), kwargs
+        chart = LineChart(np.int16(8), 9, antialias=np.bool_(False), batched=np.bool_(True), **kwargs)
+        assert torch.equal(chart(x), expected), kwargs
+        assert type(chart.height) is int and type(chart.antialias) is bool and type(chart.batched) is bool
 
 
 # ---------------------------------------------------------------------------- series
@@ -70,7 +152,10 @@ def test_meta_series_gets_the_same_error_types():
     # On the meta device the fake kernel checks; it raises what the real kernel raises.
     with pytest.raises(ValueError, match=_msg("series must be [B, L] or [B, S, L], got a tensor of shape [10]")):
         render_line(torch.empty(10, device="meta"), 4, 5)
-    with pytest.raises(TypeError, match=_msg("series must be a floating tensor, got torch.int64")):
+    # (The same message as the real kernel's, which names c10's ScalarType: Long.)
+    with pytest.raises(
+        TypeError, match=_msg("series must be a floating tensor (float16, bfloat16, float32 or float64), got Long")
+    ):
         render_line(torch.empty(2, 10, dtype=torch.int64, device="meta"), 4, 5)
     assert render_line(torch.empty(2, 3, 10, device="meta"), 4, 5, channels=True).shape == (2, 3, 4, 5)
 
@@ -207,6 +292,79 @@ def test_value_range_on_another_device_cuda():
         render_line(_x(2, 10), 4, 5, value_range=torch.zeros(2, 2, device="cuda"))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")], ids=["nan", "inf", "-inf"])
+def test_value_range_not_finite_cpu(dtype, bad):
+    # Refused on the CPU (reading it there needs no device sync).
+    shown = {"nan": "nan", "inf": "inf", "-inf": "-inf"}[str(bad)]
+    for index in ([1, 0], [2, 1]):
+        vr = torch.tensor([[-1.0, 1.0], [0.0, 5.0], [2.0, 3.0]], dtype=dtype)
+        vr[tuple(index)] = bad
+        with pytest.raises(ValueError, match=_msg(f"value_range must be finite, got {shown} at index {index}")):
+            render_line(_x(3, 10), 4, 5, value_range=vr)
+    # Per series ([B, S, 2], channels=True), a strided view.
+    vr = torch.tensor([[0.0, 1.0]] * 6, dtype=dtype).view(2, 3, 2).transpose(0, 1).contiguous().transpose(0, 1)
+    vr[1, 2, 1] = bad
+    with pytest.raises(ValueError, match=_msg(f"value_range must be finite, got {shown} at index [1, 2, 1]")):
+        render_line(_x(2, 3, 10), 4, 5, value_range=vr, channels=True)
+
+
+def test_value_range_not_finite_leaves_out_untouched():
+    out = torch.full((2, 1, 4, 5), 7.0)
+    with pytest.raises(ValueError, match=_msg("value_range must be finite")):
+        render_line(_x(2, 10), 4, 5, value_range=torch.tensor([[0.0, 1.0], [0.0, float("nan")]]), out=out)
+    assert torch.equal(out, torch.full((2, 1, 4, 5), 7.0))
+
+
+@needs_cuda
+def test_value_range_not_finite_cuda_leaves_the_image_blank():
+    # On CUDA the range is not read on the host (no sync): such an image is blank.
+    if not torch_render.cuda_built():
+        pytest.skip("torch_render was built without CUDA")
+    x = _x(3, 10)
+    vr = torch.tensor([[-1.0, 1.0], [0.0, float("nan")], [float("-inf"), 3.0]])
+    img = render_line(x.cuda(), 6, 7, value_range=vr.cuda(), background=0.25).cpu()
+    assert torch.equal(img[1:], torch.full((2, 1, 6, 7), 0.25))
+    assert torch.equal(img[:1], render_line(x[:1], 6, 7, value_range=vr[:1], background=0.25))
+
+
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("line_width", [1.0, 2.5, 4.0])
+def test_value_range_lo_above_hi_flips_the_chart(antialias, line_width):
+    # Documented meaning: lo maps to the bottom of the plot box and hi to the top, so
+    # (hi, lo) draws the chart upside down. With margin 0 and values whose y is exact
+    # (integers in a range of 8 over 9 rows), it is exactly torch.flip on H.
+    g = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 9, (4, 2, 12), generator=g).double()
+    x[0, 0, 5] = float("nan")  # a gap
+    vr = torch.tensor([[0.0, 8.0], [-1.0, 7.0], [0.0, 8.0], [1.0, 9.0]])
+    kw = dict(antialias=antialias, line_width=line_width)
+    for channels in (False, True):
+        up = render_line(x, 9, 23, value_range=vr, channels=channels, **kw)
+        down = render_line(x, 9, 23, value_range=vr.flip(-1), channels=channels, **kw)
+        assert (up != 1.0).any() and not torch.equal(up, down)
+        assert torch.equal(down, up.flip(2))
+        # Per series ([B, S, 2]): only the flipped series' channel is flipped.
+        if channels:
+            per_series = torch.stack([vr, vr.flip(-1)], dim=1)  # series 0 up, series 1 down
+            mixed = render_line(x, 9, 23, value_range=per_series, channels=True, **kw)
+            assert torch.equal(mixed[:, :1], up[:, :1]) and torch.equal(mixed[:, 1:], up[:, 1:].flip(2))
+
+
+def test_value_range_lo_above_hi_follows_the_model():
+    # Any values, margins and sizes: the flipped range is the model's (docs/rendering.md).
+    x = _x(3, 2, 40).double() * 3.7
+    vr = torch.tensor([[[4.0, -6.0], [1.5, -2.5]], [[10.0, -1.0], [0.3, 0.1]], [[2.0, -2.0], [-3.0, -3.5]]],
+                      dtype=torch.float64)
+    for channels, value_range in ((True, vr), (False, vr[:, 0])):
+        for margin in (0.0, 2.5):
+            got = render_line(x, 31, 45, value_range=value_range, channels=channels, margin=margin)
+            ref = reference_render_line(x.numpy(), 31, 45, value_range=value_range.numpy(), channels=channels,
+                                        margin=margin, dtype="float32")
+            np.testing.assert_allclose(got.numpy(), ref, rtol=0, atol=1e-6)
+            assert (got < 1.0).any()
+
+
 # --------------------------------------------------------------- dtype and colours
 
 
@@ -255,6 +413,41 @@ def test_extreme_finite_colours_stay_finite():
         assert torch.isfinite(img).all()
         lo, hi = sorted((np.float32(background), np.float32(foreground)))
         assert img.min().item() >= lo and img.max().item() <= hi
+
+
+@pytest.mark.parametrize(
+    "dtype, background, foreground, largest",
+    [
+        (torch.float16, 1e5, 0.0, "65504"),  # drew inf pixels
+        (torch.float16, 1.0, -65520.0, "65504"),  # rounds to -inf in float16
+        (torch.float16, 65520.0, 65519.0, "65504"),
+        (torch.bfloat16, 3.4e38, 0.0, "3.3895313892515355e+38"),
+        (torch.bfloat16, 0.0, -3.3962e38, "3.3895313892515355e+38"),
+    ],
+)
+def test_colours_the_output_dtype_cannot_hold(dtype, background, foreground, largest):
+    name = str(dtype).split(".")[1]
+    expected = (f"with {name} output, background and foreground must round to finite {name} values "
+                f"(largest {largest}), got ")
+    with pytest.raises(ValueError, match=_msg(expected)):
+        render_line(_x(2, 10), 4, 5, background=background, foreground=foreground, dtype=dtype)
+    out = torch.full((2, 1, 4, 5), 7.0, dtype=dtype)
+    with pytest.raises(ValueError, match=_msg(expected)):
+        render_line(_x(2, 10), 4, 5, background=background, foreground=foreground, out=out)
+    assert (out == 7.0).all()
+    with pytest.raises(ValueError, match=_msg(expected)):
+        LineChart(4, 5, background=background, foreground=foreground, dtype=dtype)(_x(2, 10))
+
+
+@pytest.mark.parametrize(
+    "dtype, background, foreground",
+    [(torch.float16, 65519.0, -65504.0), (torch.float16, 65504.0, 0.0), (torch.bfloat16, 3.38e38, 1.0),
+     (torch.bfloat16, -3.3895e38, 0.0), (torch.bfloat16, 1e30, 0.0)],
+)
+def test_largest_colours_the_output_dtype_holds(dtype, background, foreground):
+    img = render_line(_x(2, 10), 8, 9, background=background, foreground=foreground, dtype=dtype)
+    assert torch.isfinite(img).all()
+    assert (img.float() == torch.tensor(background, dtype=dtype).float()).any()
 
 
 # ----------------------------------------------------------------------------- out
@@ -369,6 +562,102 @@ def test_failed_call_leaves_out_untouched():
         with pytest.raises(ValueError, match="^render_line: "):
             render_line(_x(2, 10), 4, 5, out=out, **bad)
         assert torch.equal(out, torch.full((2, 1, 4, 5), 7.0))
+
+
+def test_out_requiring_grad_is_refused():
+    # Written in place, it would hold pixels autograd knows nothing of; as torch.add(..., out=leaf).
+    x = _x(2, 10)
+    leaf = torch.full((2, 1, 4, 5), 7.0, requires_grad=True)
+    expected = "out must not require grad (out= does not support automatic differentiation; write into it"
+    for out in (leaf, leaf[:, :, :, :]):  # the leaf and a view of it
+        with pytest.raises(RuntimeError, match=_msg(expected)):
+            render_line(x, 4, 5, out=out)
+        with pytest.raises(RuntimeError, match=_msg(expected)):
+            OP.out(x, 4, 5, out=out)
+    assert torch.equal(leaf.detach(), torch.full((2, 1, 4, 5), 7.0))
+    # Under no_grad (as an optimizer writes parameters) it is written, like torch.add's out=.
+    with torch.no_grad():
+        assert render_line(x, 4, 5, out=leaf) is leaf
+    assert torch.equal(leaf.detach(), render_line(x, 4, 5)) and leaf.grad_fn is None
+
+
+@pytest.mark.parametrize("name", ["series", "value_range"])
+def test_out_form_with_inputs_requiring_grad_is_refused(name):
+    x, vr = _x(2, 10), torch.tensor([[-5.0, 5.0], [-5.0, 5.0]])
+    inputs = {"series": x, "value_range": vr}
+    inputs[name] = inputs[name].clone().requires_grad_()
+    out = torch.full((2, 1, 4, 5), 7.0)
+    with pytest.raises(RuntimeError, match=_msg(f"out= does not support automatic differentiation, but {name} requires grad")):
+        render_line(inputs["series"], 4, 5, value_range=inputs["value_range"], out=out)
+    assert torch.equal(out, torch.full((2, 1, 4, 5), 7.0))
+    with torch.no_grad():
+        render_line(inputs["series"], 4, 5, value_range=inputs["value_range"], out=out)
+    assert torch.equal(out, render_line(x, 4, 5, value_range=vr))
+
+
+def test_out_form_bumps_the_version_counter():
+    # out changes in place: autograd must notice when a tensor it saved was overwritten.
+    out = torch.zeros(2, 1, 4, 5)
+    version = out._version
+    render_line(_x(2, 10), 4, 5, out=out)
+    assert out._version > version
+    w = torch.ones(2, 1, 4, 5, requires_grad=True)
+    y = (w * out).sum()  # saves out for backward
+    render_line(_x(2, 10) * 2, 4, 5, out=out, line_width=1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+    # Inference tensors have no version counter: they are written as before, inside
+    # torch.inference_mode() or not.
+    with torch.inference_mode():
+        frozen = torch.zeros(2, 1, 4, 5)
+        render_line(_x(2, 10), 4, 5, out=frozen)
+    render_line(_x(2, 10) * 2, 4, 5, out=frozen, line_width=1.0)
+    assert torch.equal(frozen, render_line(_x(2, 10) * 2, 4, 5, line_width=1.0))
+
+
+# ------------------------------------------------------------ autograd (no gradients yet)
+
+
+GRADIENTS_MSG = "render_line: gradients are not implemented yet"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", ["series", "value_range"])
+def test_backward_raises_until_gradients_exist(dtype, name):
+    # Before: the output had a grad_fn, backward gave no gradient and only warned.
+    x, vr = _x(2, 10).double(), torch.tensor([[-5.0, 5.0], [-4.0, 6.0]])
+    inputs = {"series": x, "value_range": vr}
+    leaf = inputs[name] = inputs[name].clone().requires_grad_()
+    img = render_line(inputs["series"], 6, 7, value_range=inputs["value_range"], dtype=dtype)
+    assert img.requires_grad and img.grad_fn is not None
+    assert torch.equal(img.detach(), render_line(x, 6, 7, value_range=vr, dtype=dtype))
+    with pytest.raises(NotImplementedError, match="^" + re.escape(GRADIENTS_MSG)):
+        img.float().sum().backward()
+    with pytest.raises(NotImplementedError, match="^" + re.escape(GRADIENTS_MSG)):
+        torch.autograd.grad(img.float().sum(), leaf)
+    assert leaf.grad is None
+
+
+def test_backward_raises_through_the_op_and_line_chart():
+    x = _x(2, 3, 10).requires_grad_()
+    for img in (OP(x, 6, 7, channels=True), LineChart(6, 7)(x), LineChart(6, 7, batched=False)(x[0])):
+        assert img.requires_grad
+        with pytest.raises(NotImplementedError, match="^" + re.escape(GRADIENTS_MSG)):
+            img.sum().backward()
+
+
+def test_no_graph_without_grad():
+    x = _x(2, 10).requires_grad_()
+    # uint8 images are not differentiable.
+    u8 = render_line(x, 6, 7, dtype=torch.uint8)
+    assert not u8.requires_grad and u8.grad_fn is None
+    assert torch.equal(u8, render_line(x.detach(), 6, 7, dtype=torch.uint8))
+    with torch.no_grad():
+        assert not render_line(x, 6, 7).requires_grad
+    with torch.inference_mode():
+        assert not render_line(x, 6, 7).requires_grad
+    plain = render_line(x.detach(), 6, 7)
+    assert not plain.requires_grad and plain.grad_fn is None
 
 
 # ----------------------------------------------------------------- empty outputs

@@ -64,28 +64,44 @@ def test_opcheck_functional(args, kwargs):
     torch.library.opcheck(OP.default, args, kwargs)
 
 
-# test_aot_dispatch_dynamic cannot apply to the out= overload: AOTAutograd's
-# functionalization rejects custom (non-ATen) operators whose output carries an
-# alias annotation ("Tensor(a!) out) -> Tensor(a!)", the ATen out= convention), so
-# the out= form is checked for schema, autograd registration and fake-tensor
-# agreement only; see test_compile_out_form_with_aot_backends for the same limit.
-OUT_TEST_UTILS = ("test_schema", "test_autograd_registration", "test_faketensor")
-
-
 @pytest.mark.parametrize("args, kwargs", SAMPLES, ids=SAMPLE_IDS)
 def test_opcheck_out(args, kwargs):
+    # Every test_util, test_aot_dispatch_dynamic included: render_line.out mutates
+    # `out` and returns nothing, so AOTAutograd auto-functionalizes it.
     out = _out_for(args, kwargs)
     kw = {k: v for k, v in kwargs.items() if k != "dtype"}
-    torch.library.opcheck(OP.out, args, dict(kw, out=out), test_utils=OUT_TEST_UTILS)
+    torch.library.opcheck(OP.out, args, dict(kw, out=out))
 
 
-def test_out_overload_is_not_functionalizable():
-    # Pins the reason OUT_TEST_UTILS leaves test_aot_dispatch_dynamic out.
+def test_out_overload_is_functionalizable():
+    # The ATen convention `Tensor(a!) out) -> Tensor(a!)` is not functionalizable for
+    # a custom op; the schema returns () instead.
+    assert str(OP.out._schema).endswith("Tensor(a!) out) -> ()")
     args, kwargs = SAMPLES[0]
-    with pytest.raises(Exception, match="test_aot_dispatch_dynamic failed.*alias annotations") as info:
-        torch.library.opcheck(OP.out, args, dict(kwargs, out=_out_for(args, kwargs)),
-                              test_utils="test_aot_dispatch_dynamic")
-    assert type(info.value).__name__ == "OpCheckError"
+    torch.library.opcheck(OP.out, args, dict(kwargs, out=_out_for(args, kwargs)),
+                          test_utils="test_aot_dispatch_dynamic")
+
+
+def _requires_grad(args, kwargs):
+    args = (args[0].detach().requires_grad_(),) + tuple(args[1:])
+    return args, kwargs
+
+
+@pytest.mark.parametrize("args, kwargs", SAMPLES[:5], ids=SAMPLE_IDS[:5])
+def test_opcheck_functional_requires_grad(args, kwargs):
+    # With an input that requires grad: the schema, the Autograd registration (a kernel
+    # at the Autograd key, not the fallback) and the fake kernel. Not
+    # test_aot_dispatch_dynamic: it runs backward, which raises until render_line has
+    # gradients (test_aot_dispatch_backward_raises).
+    args, kwargs = _requires_grad(args, kwargs)
+    torch.library.opcheck(OP.default, args, kwargs,
+                          test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
+
+
+def test_aot_dispatch_backward_raises():
+    args, kwargs = _requires_grad(*SAMPLES[0])
+    with pytest.raises(Exception, match="render_line: gradients are not implemented yet"):
+        torch.library.opcheck(OP.default, args, kwargs, test_utils="test_aot_dispatch_dynamic")
 
 
 # ----------------------------------------------------------------- torch.compile
@@ -157,20 +173,28 @@ def test_compile_out_form_eager_backend():
     _assert_same(out, torch_render.render_line(x, 9, 14))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=torch._dynamo.exc.BackendCompilerFailed,
-    reason="KNOWN LIMITATION: AOTAutograd cannot functionalize a custom op returning an aliased "
-    "mutated output (render_line.out ... -> Tensor(a!)); a schema returning () would be "
-    "auto-functionalized",
+def _out_returned_fn(x, out):
+    return torch_render.render_line(x, 9, 14, out=out, dtype=None)
+
+
+# (inductor with _out_fn would also compile a C++ kernel for `out + 0.0`: ~20 s here.)
+@pytest.mark.parametrize(
+    "fn, backend",
+    [(_out_fn, "aot_eager"), (_out_returned_fn, "aot_eager"), (_out_returned_fn, "inductor")],
+    ids=["out+0-aot_eager", "returns-out-aot_eager", "returns-out-inductor"],
 )
-@pytest.mark.parametrize("backend", ["aot_eager"])
-def test_compile_out_form_with_aot_backends(backend):
+def test_compile_out_form_with_aot_backends(fn, backend):
+    # AOTAutograd auto-functionalizes render_line.out (schema `-> ()`); inductor writes
+    # into the caller's `out` again.
     torch._dynamo.reset()
     x, _ = _compile_inputs()
-    out = torch.empty(3, 1, 9, 14)
-    result = torch.compile(_out_fn, backend=backend, fullgraph=True)(x, out)
-    _assert_same(result, torch_render.render_line(x, 9, 14))
+    out = torch.full((3, 1, 9, 14), 7.0)
+    result = torch.compile(fn, backend=backend, fullgraph=True)(x, out)
+    expected = torch_render.render_line(x, 9, 14)
+    _assert_same(result, expected)
+    _assert_same(out, expected)  # the caller's tensor was written
+    if fn is _out_returned_fn:
+        assert result.data_ptr() == out.data_ptr()
 
 
 def test_compile_bad_input_names_the_op():
@@ -179,10 +203,121 @@ def test_compile_bad_input_names_the_op():
     compiled = torch.compile(lambda x: torch_render.render_line(x, 4, 5), backend="aot_eager", fullgraph=True)
     with pytest.raises(Exception, match=re.escape("render_line: series must be [B, L] or [B, S, L]")):
         compiled(torch.randn(10))
-    # Checks only the real kernel makes still raise at run time, with their own type.
+    # The fake kernel makes the real kernel's checks too, so a bad size fails at trace
+    # time with eager's exception and message (not "negative dimension" when a tensor
+    # of that shape is made). torch.compile wraps what the fake kernel raises in a
+    # TorchRuntimeError whose message names both.
     compiled = torch.compile(lambda x: torch_render.render_line(x, 0, 5), backend="aot_eager", fullgraph=True)
-    with pytest.raises(ValueError, match=re.escape("render_line: height must be >= 1, got 0")):
+    with pytest.raises(torch._dynamo.exc.TorchRuntimeError,
+                       match=re.escape("ValueError('render_line: height must be >= 1, got 0')")):
         compiled(torch.randn(2, 10))
+    with pytest.raises(ValueError, match=re.escape("render_line: height must be >= 1, got 0")):
+        torch_render.render_line(torch.randn(2, 10), 0, 5)
+
+
+# ------------------------------------------- traced code raises what eager raises
+
+
+def _bad_cases():
+    """(id, make) pairs: make() returns (args, kwargs) of a render_line call that eager refuses."""
+    x = _x(2, 10)
+    base = torch.zeros(200)
+
+    def overlapping_out():
+        return (base[:20].view(2, 10), 4, 5), dict(out=base[10:50].view(2, 1, 4, 5))
+
+    def overlapping_value_range():
+        return (x, 4, 5), dict(value_range=base[:4].view(2, 2), out=base[:40].view(2, 1, 4, 5))
+
+    cases = {
+        "rank": lambda: ((torch.zeros(10), 4, 5), {}),
+        "series-dtype": lambda: ((torch.zeros(2, 10, dtype=torch.int64), 4, 5), {}),
+        "no-points": lambda: ((torch.zeros(2, 3, 0), 4, 5), dict(channels=True)),
+        "height-negative": lambda: ((x, -3, 5), {}),  # was "negative dimension" when compiled
+        "width-zero": lambda: ((x, 4, 0), {}),
+        "line_width-negative": lambda: ((x, 4, 5), dict(line_width=-1.0)),
+        "line_width-nan": lambda: ((x, 4, 5), dict(line_width=float("nan"))),
+        "line_width-huge": lambda: ((x, 4, 5), dict(line_width=1e300)),
+        "margin-nan": lambda: ((x, 11, 21), dict(margin=float("nan"))),
+        "margin-no-plot-area": lambda: ((x, 11, 21), dict(margin=5.01)),
+        "dtype": lambda: ((x, 4, 5), dict(dtype=torch.int32)),
+        "colour-nan": lambda: ((x, 4, 5), dict(background=float("nan"))),
+        "colour-past-float32": lambda: ((x, 4, 5), dict(foreground=-1e39)),
+        "colour-difference": lambda: ((x, 4, 5), dict(background=3e38, foreground=-3e38)),
+        "colour-uint8": lambda: ((x, 4, 5), dict(dtype=torch.uint8, background=1.0000001)),
+        "colour-float16": lambda: ((x, 4, 5), dict(dtype=torch.float16, background=1e5)),
+        "colour-float16-edge": lambda: ((x, 4, 5), dict(dtype=torch.float16, foreground=-65520.0)),
+        "colour-bfloat16": lambda: ((x, 4, 5), dict(dtype=torch.bfloat16, background=3.4e38)),
+        "too-many-elements": lambda: ((x, 2**31, 2**31), {}),
+        "value_range-shape": lambda: ((_x(2, 3, 10), 4, 5), dict(value_range=torch.zeros(2, 2, 2))),
+        "value_range-shape-channels": lambda: ((_x(2, 3, 10), 4, 5),
+                                               dict(value_range=torch.zeros(2, 2, 2), channels=True)),
+        "value_range-dtype": lambda: ((x, 4, 5), dict(value_range=torch.zeros(2, 2, dtype=torch.int32))),
+        "out-shape": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 4, 6))),
+        "out-dtype": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 4, 5, dtype=torch.bool))),
+        "out-float16-colour": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 4, 5, dtype=torch.float16),
+                                                       background=7e4)),
+        "out-not-contiguous": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 5, 4).transpose(2, 3))),
+        "out-overlaps-series": overlapping_out,
+        "out-overlaps-value_range": overlapping_value_range,
+        "out-requires-grad": lambda: ((x, 4, 5), dict(out=torch.empty(2, 1, 4, 5, requires_grad=True))),
+    }
+    return list(cases.items())
+
+
+BAD_CASES = _bad_cases()
+
+
+def _eager_error(make) -> BaseException:
+    args, kwargs = make()
+    with pytest.raises(Exception) as info:
+        torch_render.render_line(*args, **kwargs)
+    assert str(info.value).startswith("render_line: ")
+    return info.value
+
+
+@pytest.mark.parametrize("case, make", BAD_CASES, ids=[c for c, _ in BAD_CASES])
+def test_fake_kernel_raises_what_eager_raises(case, make):
+    # The fake kernels make the real kernel's data-free checks: same type, same message.
+    expected = _eager_error(make)
+    args, kwargs = make()
+    mode = torch._subclasses.fake_tensor.FakeTensorMode()
+    fake = lambda t: mode.from_tensor(t) if isinstance(t, torch.Tensor) else t  # noqa: E731
+    args = tuple(fake(a) for a in args)
+    kwargs = {k: fake(v) for k, v in kwargs.items()}
+    with mode, pytest.raises(Exception) as info:
+        torch_render.render_line(*args, **kwargs)
+    assert type(info.value) is type(expected)
+    assert str(info.value) == str(expected).split("\nException raised from")[0]
+
+
+@pytest.mark.parametrize("case, make", BAD_CASES, ids=[c for c, _ in BAD_CASES])
+def test_compile_raises_what_eager_raises(case, make):
+    # torch.compile fails at trace time; it wraps the fake kernel's exception in a
+    # TorchRuntimeError whose message holds eager's exception, type and text.
+    expected = _eager_error(make)
+    args, kwargs = make()
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda *a: torch_render.render_line(*a, **kwargs), backend="eager", fullgraph=True)
+    with pytest.raises(torch._dynamo.exc.TorchRuntimeError) as info:
+        compiled(*args)
+    text = str(expected).split("\nException raised from")[0]
+    assert f"{type(expected).__name__}({text!r})" in str(info.value)
+
+
+@pytest.mark.parametrize("case", ["height-negative", "colour-float16", "value_range-dtype", "out-shape"])
+def test_export_raises_what_eager_raises(case):
+    make = dict(BAD_CASES)[case]
+    expected = _eager_error(make)
+    args, kwargs = make()
+
+    class Render(torch.nn.Module):
+        def forward(self, *a):
+            return torch_render.render_line(*a, **kwargs)
+
+    with pytest.raises(type(expected)) as info:
+        torch.export.export(Render(), args)
+    assert str(expected).split("\nException raised from")[0] in str(info.value)
 
 
 # ----------------------------------------------------------------- torch.export
@@ -266,7 +401,9 @@ class ScriptRender(torch.nn.Module):
 
 class ScriptRenderOut(torch.nn.Module):
     def forward(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        return torch.ops.torch_render.render_line(x, out.size(2), out.size(3), line_width=1.5, out=out)
+        # render_line.out returns nothing (schema `-> ()`): `out` is the result.
+        torch.ops.torch_render.render_line(x, out.size(2), out.size(3), line_width=1.5, out=out)
+        return out
 
 
 def test_script_function(tmp_path):

@@ -231,11 +231,19 @@ def test_value_range_per_series():
 def test_value_range_flat_and_nonfinite():
     series = walk(4, 30, seed=9)
     vr = torch.tensor([[100.0, 100.0], [NAN, 1.0], [0.0, INF], [-INF, INF]])
-    out = check(series, 33, 50, value_range=vr)
+    out = check(series[:1], 33, 50, value_range=vr[:1])
     # lo == hi: every point on the middle row
     assert (out[0, 0, 16] == 0.0).all()
-    # a non-finite bound makes every point a gap
-    assert is_background(out[1:])
+    # a non-finite bound is refused on the CPU ...
+    for b in range(1, 4):
+        with pytest.raises(ValueError, match="^render_line: value_range must be finite"):
+            torch_render.render_line(series[b : b + 1], 33, 50, value_range=vr[b : b + 1])
+    # ... and on CUDA (not checked there: that would need a host sync) it makes every
+    # point a gap
+    if torch.cuda.is_available() and torch_render.cuda_built():
+        out = torch_render.render_line(series.cuda(), 33, 50, value_range=vr.cuda()).cpu()
+        np.testing.assert_allclose(out.numpy(), reference(series, 33, 50, value_range=vr), rtol=0, atol=1e-6)
+        assert is_background(out[1:])
 
 
 def test_value_range_wrong_shape_is_an_error():

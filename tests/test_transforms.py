@@ -110,11 +110,17 @@ def test_bad_input_rank():
     "kwargs, error, message",
     [
         (dict(height=0, width=5), ValueError, "height must be an integer >= 1"),
-        (dict(height=5, width=2.5), ValueError, "width must be an integer >= 1"),
-        (dict(height=True, width=5), ValueError, "height must be an integer"),
+        # A float or a bool where an int belongs is a TypeError, as in render_line.
+        (dict(height=5, width=2.5), TypeError, "width must be an int, got 2.5 of type float"),
+        (dict(height=True, width=5), TypeError, "height must be an int, got True of type bool"),
         (dict(height=5, width=5, line_width=-1.0), ValueError, "line_width must be a finite number >= 0"),
         (dict(height=5, width=5, margin=float("nan")), ValueError, "margin"),
-        (dict(height=5, width=5, background="white"), ValueError, "background must be a number"),
+        (dict(height=5, width=5, background="white"), TypeError, "background must be a float, got 'white'"),
+        (dict(height="8", width=5), TypeError, "height must be an int, got '8' of type str"),
+        (dict(height=5, width=5, antialias="False"), TypeError, "antialias must be a bool, got 'False'"),
+        (dict(height=5, width=5, channels=1), TypeError, "channels must be a bool, got 1 of type int"),
+        (dict(height=5, width=5, batched=None), TypeError, "batched must be a bool, got None"),
+        (dict(height=5, width=5, line_width="3"), TypeError, "line_width must be a float, got '3'"),
         (dict(height=5, width=5, dtype=torch.int32), TypeError, "dtype must be one of"),
     ],
 )

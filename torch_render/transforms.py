@@ -15,14 +15,12 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
-import operator
 from typing import Optional
 
 import torch
 from torch import nn
 
-from torch_render.ops import OUTPUT_DTYPES
+from torch_render.ops import OUTPUT_DTYPES, _check_bool, _check_dtype, _check_float, _check_int
 
 __all__ = ["LineChart"]
 
@@ -49,17 +47,19 @@ class LineChart(nn.Module):
     from ``torch_render.data.windows`` need no copy); the output is contiguous, on
     the input's device, of ``dtype``.
 
-    Args:
-        height: image height H in pixels (>= 1).
-        width: image width W in pixels (>= 1).
-        line_width: line width in pixels. Default 3.0.
-        antialias: antialiased (default) or aliased coverage.
+    Args (types are checked as ``render_line`` checks them: a float, bool, string or
+    None where an int belongs, or anything but a bool for a bool, is a TypeError
+    naming the argument; NumPy integers, floats and bools are taken):
+        height: image height H in pixels, an int (>= 1).
+        width: image width W in pixels, an int (>= 1).
+        line_width: line width in pixels, a float or an int. Default 3.0.
+        antialias: antialiased (True, default) or aliased (False) coverage.
         margin: empty border in pixels. Default 0.
         channels: one channel per series (True) or overlaid (False, default).
         background: value of empty pixels. Default 1.0 (white).
         foreground: value of the line. Default 0.0 (black).
         dtype: output dtype: float32 (default), float16, bfloat16, float64 or uint8.
-        batched: how to read a 2-D input, see the table. Default True.
+        batched: a bool: how to read a 2-D input, see the table. Default True.
 
     ``forward(series, value_range=None)``: ``value_range`` is an optional
     ``(lo, hi)`` tensor per image with the batch dimension of the input, if any
@@ -89,23 +89,32 @@ class LineChart(nn.Module):
         batched: bool = True,
     ) -> None:
         super().__init__()
+        # The argument types are checked as render_line checks them (same messages).
+        who = "LineChart"
+        height = _check_int(who, "height", height)
+        width = _check_int(who, "width", width)
+        line_width = _check_float(who, "line_width", line_width)
+        antialias = _check_bool(who, "antialias", antialias)
+        margin = _check_float(who, "margin", margin)
+        channels = _check_bool(who, "channels", channels)
+        background = _check_float(who, "background", background)
+        foreground = _check_float(who, "foreground", foreground)
+        dtype = _check_dtype(who, "dtype", dtype)
+        batched = _check_bool(who, "batched", batched)
         for name, size in (("height", height), ("width", width)):
-            if not (_is_int(size) and 1 <= size < 2**63):
+            if not 1 <= size < 2**63:
                 raise ValueError(f"LineChart: {name} must be an integer >= 1, got {size!r}")
         for name, value in (("line_width", line_width), ("margin", margin)):
-            if not (_is_real(value) and math.isfinite(value) and value >= 0):
+            if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"LineChart: {name} must be a finite number >= 0, got {value!r}")
-        for name, value in (("background", background), ("foreground", foreground)):
-            if not _is_real(value):
-                raise ValueError(f"LineChart: {name} must be a number, got {value!r}")
         if dtype not in OUTPUT_DTYPES:
             raise TypeError(
                 f"LineChart: dtype must be one of {', '.join(map(str, OUTPUT_DTYPES))}, got {dtype!r}"
             )
         # Plain Python values, so TorchScript infers the attribute types (no class-level
         # annotations: with postponed annotations TorchScript cannot read them).
-        self.height = operator.index(height)
-        self.width = operator.index(width)
+        self.height = int(height)
+        self.width = int(width)
         self.line_width = float(line_width)
         self.antialias = bool(antialias)
         self.margin = float(margin)
@@ -150,16 +159,3 @@ class LineChart(nn.Module):
             f"batched={self.batched}"
         )
 
-
-def _is_int(value: object) -> bool:
-    """An int or NumPy integer, not a bool or a float."""
-    try:
-        operator.index(value)
-    except TypeError:
-        return False
-    return not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    """A Python or NumPy real number (not a bool, a string or a tensor)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, torch.Tensor))

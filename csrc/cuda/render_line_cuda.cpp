@@ -5,29 +5,14 @@
 #include <ATen/ops/empty.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
 #include <torch/library.h>
 
+#include "csrc/cuda/cuda_types.h"
 #include "csrc/render_line.h"
 #include "kernels/render_line_cuda.h"
 
 namespace torch_render {
 namespace {
-
-// The CUDA type with the layout of each ATen scalar type.
-template <typename T>
-struct CudaType {
-  using type = T;
-};
-template <>
-struct CudaType<c10::Half> {
-  using type = __half;
-};
-template <>
-struct CudaType<c10::BFloat16> {
-  using type = __nv_bfloat16;
-};
 
 void render_line_cuda(LinePlan& plan, const at::Tensor& series, at::Tensor& out) {
   const c10::cuda::CUDAGuard guard(series.device());
@@ -43,15 +28,14 @@ void render_line_cuda(LinePlan& plan, const at::Tensor& series, at::Tensor& out)
   const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, series.scalar_type(),
                                   "render_line_cuda_points", [&] {
-    using T = typename CudaType<scalar_t>::type;
-    const kernels::SeriesView<T> in{reinterpret_cast<const T*>(s3.const_data_ptr<scalar_t>()),
-                                    s3.stride(0), s3.stride(1), s3.stride(2)};
+    const kernels::SeriesView<typename CudaType<scalar_t>::type> in{
+        cuda_data(s3.const_data_ptr<scalar_t>()), s3.stride(0), s3.stride(1), s3.stride(2)};
     C10_CUDA_CHECK(kernels::launch_line_points(p, in, stream));
   });
   AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, out.scalar_type(),
                                   "render_line_cuda_raster", [&] {
-    using T = typename CudaType<scalar_t>::type;
-    C10_CUDA_CHECK(kernels::launch_line_raster(p, reinterpret_cast<T*>(out.mutable_data_ptr<scalar_t>()), stream));
+    C10_CUDA_CHECK(
+        kernels::launch_line_raster(p, cuda_data(out.mutable_data_ptr<scalar_t>()), stream));
   });
 }
 

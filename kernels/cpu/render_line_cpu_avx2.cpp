@@ -1,6 +1,6 @@
-// The AVX2 copy of the CPU raster (see kernels/render_line_cpu_isa.h), for
+// The AVX2 copy of render_line's CPU raster (kernels/cpu/render_line_isa.h), for
 // float32 and uint8 outputs. Compiled with the baseline flags of the build: only
-// the code below the pragma may use AVX2, and render_line_cpu_block runs it only
+// the code below the pragma may use AVX2, and render_line_cpu_rows runs it only
 // where the CPU has AVX2.
 #include "kernels/render_line_cpu.h"
 
@@ -16,13 +16,13 @@ namespace kernels {
 namespace avx2 {
 
 #define TR_CPU_AVX2 1
-#include "kernels/render_line_cpu_isa.h"
+#include "kernels/cpu/render_line_isa.h"
 #undef TR_CPU_AVX2
 
-template void render_line_cpu_block<float>(const LineParams&, float*, int64_t, int64_t, int64_t,
-                                           int64_t, int64_t, int64_t, CpuScratch);
-template void render_line_cpu_block<uint8_t>(const LineParams&, uint8_t*, int64_t, int64_t,
-                                             int64_t, int64_t, int64_t, int64_t, CpuScratch);
+template void render_line_cpu_rows<float>(const LineParams&, float*, int64_t, int64_t, int64_t,
+                                          int64_t, CpuScratch);
+template void render_line_cpu_rows<uint8_t>(const LineParams&, uint8_t*, int64_t, int64_t,
+                                            int64_t, int64_t, CpuScratch);
 
 }  // namespace avx2
 }  // namespace kernels

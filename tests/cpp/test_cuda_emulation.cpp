@@ -92,22 +92,24 @@ std::vector<OutT> render_emulated(const Case& c, const Inputs& in, int64_t max_b
   std::vector<float> xs, ys;
   const tk::LineParams p = make_params(c, in, xs, ys);
   const tk::SeriesView<double> view{in.series.data(), c.S * c.L, c.L, 1};
-  const int64_t point_threads = tk::line_points_threads(p);
-  const int64_t point_blocks = (point_threads + tk::kPointsThreads - 1) / tk::kPointsThreads;
+  const int64_t point_items = tk::line_points_items(p);
+  const int64_t point_blocks = tk::items_blocks(point_items);
+  const tk::LinePointsItem<double> points{p, view};
   for (int64_t block = 0; block < point_blocks; ++block) {
-    for (int64_t t = 0; t < tk::kPointsThreads; ++t) {
-      tk::line_points_thread(p, view, block, t, tk::kPointsThreads);
+    for (int64_t t = 0; t < tk::kItemThreads; ++t) {
+      tk::items_thread(point_items, points, block, t, tk::kItemThreads);
     }
   }
   const int64_t numel = c.B * p.channels() * c.H * c.W;
   // Poison the output so an element no thread writes is caught.
   std::vector<OutT> out(static_cast<size_t>(numel), static_cast<OutT>(7));
-  int64_t blocks = tk::line_raster_blocks<OutT>(numel, kAligned);
+  int64_t blocks = tk::write_planes_blocks<OutT>(numel, kAligned);
   if (blocks > max_blocks) blocks = max_blocks;  // exercise the grid-stride loop
+  const tk::LineRasterValue value{p};
   for (int64_t block = 0; block < blocks; ++block) {
-    for (int64_t t = 0; t < tk::kRasterThreads; ++t) {
-      tk::line_raster_thread<OutT, kAligned>(p, out.data(), numel, block, t, tk::kRasterThreads,
-                                             blocks);
+    for (int64_t t = 0; t < tk::kPlaneThreads; ++t) {
+      tk::write_planes_thread<OutT, kAligned>(out.data(), numel, value, block, t,
+                                              tk::kPlaneThreads, blocks);
     }
   }
   return out;
@@ -186,8 +188,8 @@ TEST(CudaEmulation, IndexArithmeticPast2To31) {
   }
   EXPECT_GT(inked, 0);
   // The launch covers every chunk: blocks * threads * vector >= numel, within the grid cap.
-  const int64_t blocks = tk::line_raster_blocks<float>(numel, true);
-  EXPECT_GE(blocks * tk::kRasterThreads * tk::RasterVec<float>::value, numel);
+  const int64_t blocks = tk::write_planes_blocks<float>(numel, true);
+  EXPECT_GE(blocks * tk::kPlaneThreads * tk::VectorElems<float>::value, numel);
 }
 
 }  // namespace

@@ -271,9 +271,9 @@ void check_case_typed(const Case& c, Rng& rng) {
   ASSERT_EQ(std::memcmp(got.data(), want.data(), numel * sizeof(OutT)), 0)
       << c.describe() << "\n" << first_difference(c, got, want);
 
-  // The same planes in blocks, in a random order: row blocks over the whole width
-  // (render_line_cpu_rows) or row x column blocks (render_line_cpu_block, with
-  // exactly the scratch the block needs). Each block writes exactly its pixels.
+  // The same planes in row blocks (render_line_cpu_rows), in a random order, half
+  // the planes with a streaming tile in some blocks (exactly the scratch the block
+  // needs). Each block writes exactly its pixels.
   std::vector<float> xs2, ys2;
   const LineParams p2 = make_params<T>(c, xs2, ys2);
   line_x_cpu(p2);
@@ -294,10 +294,9 @@ void check_case_typed(const Case& c, Rng& rng) {
   };
   for (int64_t b = 0; b < c.B; ++b) {
     for (int64_t ch = 0; ch < c.C(); ++ch) {
-      const bool by_columns = rng.chance(0.5);
+      const bool streamed = rng.chance(0.5);
       const std::vector<int64_t> rows = random_cuts(c.H, 6);
-      const std::vector<int64_t> cols = by_columns ? random_cuts(c.W, 4)
-                                                   : std::vector<int64_t>{0, c.W};
+      const std::vector<int64_t> cols{0, c.W};  // blocks are whole rows
       std::vector<std::pair<size_t, size_t>> order;
       for (size_t i = 0; i + 1 < rows.size(); ++i)
         for (size_t j = 0; j + 1 < cols.size(); ++j) order.emplace_back(i, j);
@@ -306,7 +305,7 @@ void check_case_typed(const Case& c, Rng& rng) {
       for (const auto& [i, j] : order) {
         const int64_t r0 = rows[i], r1 = rows[i + 1], c0 = cols[j], c1 = cols[j + 1];
         const std::vector<OutT> before(plane, plane + plane_size);
-        if (by_columns) {
+        if (streamed) {
           // Half the blocks draw each tile in an exactly sized scratch tile and
           // stream it out (the path large outputs take).
           std::vector<OutT> tile;
@@ -314,9 +313,9 @@ void check_case_typed(const Case& c, Rng& rng) {
             tile.resize(static_cast<size_t>(
                 cpu_tile_rows(p2, static_cast<int64_t>(sizeof(OutT))) * (c1 - c0)));
           }
-          render_line_cpu_block(p2, plane, b, ch, r0, r1, c0, c1,
-                                CpuScratch{scratch.primitives.data(),
-                                           tile.empty() ? nullptr : tile.data()});
+          CpuScratch s = scratch.view();
+          s.tiles.stream_tile = tile.empty() ? nullptr : tile.data();
+          render_line_cpu_rows(p2, plane, b, ch, r0, r1, s);
         } else {
           render_line_cpu_rows(p2, plane, b, ch, r0, r1, scratch.view());
         }
@@ -356,16 +355,10 @@ std::vector<CpuIsa> supported_isas() {
   return isas;
 }
 
-// Makes `isa` active for one scope.
-class ScopedIsa {
+// Makes `isa` active for one scope; it must be supported.
+class ExpectIsa : public ScopedIsa {
  public:
-  explicit ScopedIsa(CpuIsa isa) : saved_(cpu_isa()) { EXPECT_TRUE(set_cpu_isa(isa)); }
-  ~ScopedIsa() { set_cpu_isa(saved_); }
-  ScopedIsa(const ScopedIsa&) = delete;
-  ScopedIsa& operator=(const ScopedIsa&) = delete;
-
- private:
-  CpuIsa saved_;
+  explicit ExpectIsa(CpuIsa isa) : ScopedIsa(isa) { EXPECT_TRUE(supported()); }
 };
 
 // Checks the case with every instruction set's copy of the raster.
@@ -381,7 +374,7 @@ void check_case(const Case& c, Rng& rng) {
   };
   for (CpuIsa isa : supported_isas()) {
     SCOPED_TRACE(std::string("instruction set ") + cpu_isa_name(isa));
-    ScopedIsa scoped(isa);
+    ExpectIsa scoped(isa);
     if (c.in_type == InType::kFloat) {
       run(float{});
     } else {
@@ -785,12 +778,12 @@ TEST(RenderLineCpu, RowsAround2To24MatchTheModel) {
   std::unique_ptr<uint8_t[]> plane(new uint8_t[static_cast<size_t>(c.H * c.W)]);
   for (CpuIsa isa : supported_isas()) {
     SCOPED_TRACE(cpu_isa_name(isa));
-    ScopedIsa scoped(isa);
+    ExpectIsa scoped(isa);
     line_x_cpu(p);
     line_points_cpu(p, SeriesView<float>{data.data(), 2, 2, 1}, 0, 1);
     ASSERT_EQ(ys[0], y0);
     ASSERT_EQ(ys[1], y1);
-    render_line_cpu_block(p, plane.get(), 0, 0, row_begin, row_end, 0, c.W, scratch.view());
+    render_line_cpu_rows(p, plane.get(), 0, 0, row_begin, row_end, scratch.view());
     int64_t inked = 0;
     for (int64_t r = row_begin; r < row_end; ++r) {
       for (int64_t col = 0; col < c.W; ++col) {
@@ -809,13 +802,14 @@ TEST(RenderLineCpu, RowsAround2To24MatchTheModel) {
 // above; this says whether it ran here.
 TEST(RenderLineCpuIsa, Avx2CopyRunsHere) {
   if (!cpu_isa_supported(CpuIsa::kAvx2)) GTEST_SKIP() << "this build or CPU has no AVX2 copy";
-  ScopedIsa scoped(CpuIsa::kAvx2);
+  ExpectIsa scoped(CpuIsa::kAvx2);
   EXPECT_EQ(cpu_isa(), CpuIsa::kAvx2);
 }
 
 // Full-size charts (too large for the brute force): every instruction set's copy
 // gives the baseline's bits, for both output types it serves and both ink
-// directions, with and without antialiasing, whole planes and column blocks.
+// directions, with and without antialiasing, whole planes and row blocks that
+// fill ahead into the next one (as a thread of the parallel driver does).
 TEST(RenderLineCpuIsa, FullSizeChartsAgreeAcrossInstructionSets) {
   struct Size {
     int64_t H, W, L;
@@ -835,7 +829,7 @@ TEST(RenderLineCpuIsa, FullSizeChartsAgreeAcrossInstructionSets) {
       const size_t n = static_cast<size_t>(c.B * c.H * c.W);
       auto render = [&](CpuIsa isa, auto tag, bool blocks) {
         using OutT = decltype(tag);
-        ScopedIsa scoped(isa);
+        ExpectIsa scoped(isa);
         std::vector<OutT> out(n, static_cast<OutT>(7));
         line_x_cpu(p);
         line_points_cpu(p, in, 0, c.B);
@@ -845,14 +839,22 @@ TEST(RenderLineCpuIsa, FullSizeChartsAgreeAcrossInstructionSets) {
             render_line_cpu_rows(p, plane, b, 0, 0, c.H, scratch.view());
             continue;
           }
-          // Column blocks of 5, 8 and 13 columns and the rest (narrower than a
-          // vector, exactly one, and ragged).
-          const int64_t cuts[] = {0, std::min<int64_t>(5, c.W), std::min<int64_t>(13, c.W),
-                                  std::min<int64_t>(26, c.W), c.W};
-          for (int k = 0; k + 1 < 5; ++k) {
-            if (cuts[k] < cuts[k + 1]) {
-              render_line_cpu_block(p, plane, b, 0, 0, c.H, cuts[k], cuts[k + 1], scratch.view());
+          // Row blocks of 5, 8 and 13 rows and the rest (shorter than a tile, and
+          // ragged), in order, each filling ahead the first rows of the next.
+          std::vector<int64_t> cuts{0, std::min<int64_t>(5, c.H), std::min<int64_t>(13, c.H),
+                                    std::min<int64_t>(26, c.H), c.H};
+          cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+          const int64_t tile_rows = cpu_tile_rows(p, static_cast<int64_t>(sizeof(OutT)));
+          int64_t filled = 0;
+          for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+            CpuScratch s = scratch.view();
+            s.tiles.filled_rows = filled;
+            filled = 0;
+            if (k + 2 < cuts.size()) {
+              filled = fill_next_rows(&s.tiles, plane + cuts[k + 1] * c.W,
+                                      std::min(tile_rows, cuts[k + 2] - cuts[k + 1]), c.W);
             }
+            render_line_cpu_rows(p, plane, b, 0, cuts[k], cuts[k + 1], s);
           }
         }
         return out;

@@ -16,6 +16,7 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/full.h>
@@ -36,8 +37,9 @@ using OptTensor = std::optional<at::Tensor>;
 using RenderLineFn = at::Tensor(const at::Tensor&, int64_t, int64_t, double, bool, double,
                                 const OptTensor&, bool, double, double,
                                 std::optional<at::ScalarType>);
-using RenderLineOutFn = at::Tensor&(const at::Tensor&, int64_t, int64_t, double, bool, double,
-                                    const OptTensor&, bool, double, double, at::Tensor&);
+// render_line.out returns nothing (`Tensor(a!) out) -> ()`): it writes into `out`.
+using RenderLineOutFn = void(const at::Tensor&, int64_t, int64_t, double, bool, double,
+                             const OptTensor&, bool, double, double, at::Tensor&);
 
 // Keyword arguments of the schema with their defaults.
 struct Options {
@@ -60,13 +62,13 @@ at::Tensor render_line(const at::Tensor& series, int64_t height, int64_t width,
                  o.channels, o.background, o.foreground, o.dtype);
 }
 
-at::Tensor& render_line_out(const at::Tensor& series, int64_t height, int64_t width,
-                            const Options& o, at::Tensor& out) {
+void render_line_out(const at::Tensor& series, int64_t height, int64_t width, const Options& o,
+                     at::Tensor& out) {
   static const auto op = c10::Dispatcher::singleton()
                              .findSchemaOrThrow("torch_render::render_line", "out")
                              .typed<RenderLineOutFn>();
-  return op.call(series, height, width, o.line_width, o.antialias, o.margin, o.value_range,
-                 o.channels, o.background, o.foreground, out);
+  op.call(series, height, width, o.line_width, o.antialias, o.margin, o.value_range, o.channels,
+          o.background, o.foreground, out);
 }
 
 // The torch-free serial kernel on the same (possibly strided) input: the reference.
@@ -224,9 +226,10 @@ TEST_F(RenderLineOp, OutFormWritesIntoTheGivenTensor) {
   o.channels = true;
   at::Tensor out = at::full({2, 2, 20, 25}, 7, at::kByte);
   const void* storage = out.const_data_ptr();
-  at::Tensor& ret = render_line_out(series, 20, 25, o, out);
-  EXPECT_EQ(&ret, &out);
+  const auto version = out._version();
+  render_line_out(series, 20, 25, o, out);
   EXPECT_EQ(out.const_data_ptr(), storage);
+  EXPECT_GT(out._version(), version);  // written in place: the version counter moved
   o.dtype = at::kByte;
   EXPECT_TRUE(same_bits(out, render_line(series, 20, 25, o)));
 }
@@ -314,6 +317,66 @@ TEST_F(RenderLineOp, ArgumentErrorsNameTheArgument) {
   at::Tensor wrong_shape = at::empty({2, 1, 8, 9});
   expect_error<c10::ValueError>([&] { render_line_out(series, 8, 8, Options{}, wrong_shape); },
                                 "out must have shape");
+}
+
+TEST_F(RenderLineOp, NonFiniteValueRangeIsRefusedOnTheCpu) {
+  const at::Tensor series = random_series(2, 1, 10).squeeze(1);
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                     -std::numeric_limits<double>::infinity()}) {
+    for (at::ScalarType t : {at::kFloat, at::kDouble, at::kHalf}) {
+      Options o;
+      o.value_range = at::tensor({0.0, 1.0, -1.0, 1.0}, at::kDouble).reshape({2, 2}).to(t);
+      o.value_range->select(0, 1).fill_(bad);
+      expect_error<c10::ValueError>([&] { render_line(series, 8, 8, o); },
+                                    "render_line: value_range must be finite, got ");
+    }
+  }
+}
+
+TEST_F(RenderLineOp, ColoursTheOutputDtypeCannotHold) {
+  const at::Tensor series = random_series(2, 1, 10).squeeze(1);
+  Options o;
+  o.background = 1e5;
+  o.dtype = at::kHalf;
+  expect_error<c10::ValueError>(
+      [&] { render_line(series, 8, 8, o); },
+      "render_line: with float16 output, background and foreground must round to finite float16 "
+      "values (largest 65504), got 100000 and 0");
+  o.background = 3.4e38;
+  o.dtype = at::kBFloat16;
+  expect_error<c10::ValueError>([&] { render_line(series, 8, 8, o); },
+                                "with bfloat16 output, background and foreground must round to "
+                                "finite bfloat16 values");
+  o.background = 65504.0;
+  o.dtype = at::kHalf;
+  EXPECT_TRUE(render_line(series, 8, 8, o).isfinite().all().item<bool>());
+}
+
+TEST_F(RenderLineOp, OutFormHasNoAutograd) {
+  const at::Tensor series = random_series(2, 1, 10).squeeze(1);
+  at::Tensor leaf = at::zeros({2, 1, 8, 8}).set_requires_grad(true);
+  expect_error<c10::Error>([&] { render_line_out(series, 8, 8, Options{}, leaf); },
+                           "render_line: out must not require grad");
+  at::Tensor out = at::zeros({2, 1, 8, 8});
+  const at::Tensor needs_grad = series.clone().set_requires_grad(true);
+  expect_error<c10::Error>([&] { render_line_out(needs_grad, 8, 8, Options{}, out); },
+                           "out= does not support automatic differentiation, but series requires grad");
+  {
+    at::NoGradGuard no_grad;  // as an optimizer writes parameters
+    render_line_out(series, 8, 8, Options{}, leaf);
+  }
+  EXPECT_TRUE(same_bits(leaf.detach(), render_line(series, 8, 8)));
+}
+
+TEST_F(RenderLineOp, BackwardRaisesUntilGradientsExist) {
+  const at::Tensor series = random_series(2, 1, 10).squeeze(1).set_requires_grad(true);
+  const at::Tensor img = render_line(series, 8, 8);
+  ASSERT_TRUE(img.requires_grad());
+  expect_error<c10::NotImplementedError>([&] { img.sum().backward(); },
+                                         "render_line: gradients are not implemented yet");
+  Options o;
+  o.dtype = at::kByte;
+  EXPECT_FALSE(render_line(series, 8, 8, o).requires_grad());
 }
 
 }  // namespace
