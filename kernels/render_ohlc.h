@@ -12,9 +12,9 @@
 // them.
 #pragma once
 
-#include "common.h"
-#include "line_math.h"
-#include "render_line.h"  // Load / Store
+#include "kernels/common/host_device.h"
+#include "kernels/common/tensor_io.h"
+#include "kernels/line_math.h"  // is_finite
 
 namespace torch_render {
 namespace kernels {

@@ -9,29 +9,16 @@
 #include <cuda_fp16.h>
 #include <torch/library.h>
 
+#include "csrc/cuda/cuda_types.h"
 #include "csrc/render_ohlc.h"
 #include "kernels/render_ohlc_cuda.h"
 
 namespace torch_render {
 namespace {
 
-// The CUDA type with the layout of each ATen scalar type.
 template <typename T>
-struct OhlcCudaType {
-  using type = T;
-};
-template <>
-struct OhlcCudaType<c10::Half> {
-  using type = __half;
-};
-template <>
-struct OhlcCudaType<c10::BFloat16> {
-  using type = __nv_bfloat16;
-};
-
-template <typename T>
-const typename OhlcCudaType<T>::type* cuda_ptr(const at::Tensor& t) {
-  return reinterpret_cast<const typename OhlcCudaType<T>::type*>(t.const_data_ptr<T>());
+const typename CudaType<T>::type* cuda_ptr(const at::Tensor& t) {
+  return cuda_data(t.const_data_ptr<T>());
 }
 
 void render_ohlc_cuda(OhlcPlan& plan, const at::Tensor& ohlc, at::Tensor& out) {
@@ -50,12 +37,12 @@ void render_ohlc_cuda(OhlcPlan& plan, const at::Tensor& ohlc, at::Tensor& out) {
   const at::Tensor& ov = plan.overlays.defined() ? plan.overlays : ohlc;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, ohlc.scalar_type(),
                                   "render_ohlc_cuda_points", [&] {
-    using T = typename OhlcCudaType<scalar_t>::type;
+    using T = typename CudaType<scalar_t>::type;
     const kernels::OhlcView<T> in{cuda_ptr<scalar_t>(ohlc), ohlc.stride(0), ohlc.stride(1),
                                   ohlc.stride(2)};
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, ov.scalar_type(),
                                     "render_ohlc_cuda_overlays", [&] {
-      using U = typename OhlcCudaType<scalar_t>::type;
+      using U = typename CudaType<scalar_t>::type;
       const bool has = plan.overlays.defined();
       const kernels::OverlayView<U> view{has ? cuda_ptr<scalar_t>(ov) : nullptr,
                                          has ? ov.stride(0) : 0, has ? ov.stride(1) : 0,
@@ -67,14 +54,14 @@ void render_ohlc_cuda(OhlcPlan& plan, const at::Tensor& ohlc, at::Tensor& out) {
     const at::Tensor& vol = plan.volume;
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, vol.scalar_type(),
                                     "render_ohlc_cuda_volume", [&] {
-      using T = typename OhlcCudaType<scalar_t>::type;
+      using T = typename CudaType<scalar_t>::type;
       const kernels::VolumeView<T> in{cuda_ptr<scalar_t>(vol), vol.stride(0), vol.stride(1)};
       C10_CUDA_CHECK(kernels::launch_ohlc_volume(p, in, stream));
     });
   }
   AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, out.scalar_type(),
                                   "render_ohlc_cuda_raster", [&] {
-    using T = typename OhlcCudaType<scalar_t>::type;
+    using T = typename CudaType<scalar_t>::type;
     C10_CUDA_CHECK(kernels::launch_ohlc_raster(
         p, reinterpret_cast<T*>(out.mutable_data_ptr<scalar_t>()), stream));
   });

@@ -218,27 +218,30 @@ std::vector<OutT> render_emulated(const Case& c, const Inputs& in, int64_t max_b
   Workspace ws;
   const tk::OhlcParams p = make_params(c, in, ws);
   const Views v = views(c, in);
-  const int64_t image_blocks = (c.B + tk::kOhlcPointsThreads - 1) / tk::kOhlcPointsThreads;
+  const int64_t image_blocks = tk::items_blocks(c.B);
+  const tk::OhlcPointsItem<double, double> points{p, v.ohlc, v.overlays};
   for (int64_t block = 0; block < image_blocks; ++block) {
-    for (int64_t t = 0; t < tk::kOhlcPointsThreads; ++t) {
-      tk::ohlc_points_thread(p, v.ohlc, v.overlays, block, t, tk::kOhlcPointsThreads);
+    for (int64_t t = 0; t < tk::kItemThreads; ++t) {
+      tk::items_thread(c.B, points, block, t, tk::kItemThreads);
     }
   }
   if (p.volume != nullptr) {
+    const tk::OhlcVolumeItem<double> volume{p, v.volume};
     for (int64_t block = 0; block < image_blocks; ++block) {
-      for (int64_t t = 0; t < tk::kOhlcPointsThreads; ++t) {
-        tk::ohlc_volume_thread(p, v.volume, block, t, tk::kOhlcPointsThreads);
+      for (int64_t t = 0; t < tk::kItemThreads; ++t) {
+        tk::items_thread(c.B, volume, block, t, tk::kItemThreads);
       }
     }
   }
   const int64_t numel = c.B * c.H * c.W;
   std::vector<OutT> out(static_cast<size_t>(numel), static_cast<OutT>(7));
-  int64_t blocks = tk::line_raster_blocks<OutT>(numel, kAligned);
+  int64_t blocks = tk::write_planes_blocks<OutT>(numel, kAligned);
   if (blocks > max_blocks) blocks = max_blocks;  // exercise the grid-stride loop
+  const tk::OhlcPixel pixel{p};
   for (int64_t block = 0; block < blocks; ++block) {
-    for (int64_t t = 0; t < tk::kRasterThreads; ++t) {
-      tk::ohlc_raster_thread<OutT, kAligned>(p, out.data(), numel, block, t, tk::kRasterThreads,
-                                             blocks);
+    for (int64_t t = 0; t < tk::kPlaneThreads; ++t) {
+      tk::write_planes_thread<OutT, kAligned>(out.data(), numel, pixel, block, t,
+                                              tk::kPlaneThreads, blocks);
     }
   }
   return out;
