@@ -35,6 +35,13 @@ TORCH_LIBRARY_FRAGMENT(torch_render, m) {
       {at::Tag::pt2_compliant_tag});
 }
 
+// Pixel-exact marks have no gradient: outputs never require grad (and no
+// autograd warning), as for any non-differentiable op.
+TORCH_LIBRARY_IMPL(torch_render, Autograd, m) {
+  m.impl("render_ohlc", torch::CppFunction::makeFallthrough());
+  m.impl("render_ohlc.out", torch::CppFunction::makeFallthrough());
+}
+
 namespace torch_render {
 namespace {
 

@@ -518,3 +518,10 @@ def test_ohlc_chart_in_dataloader_workers():
     serial = torch.stack([ds[i] for i in range(len(ds))])
     loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=2, multiprocessing_context="fork")
     assert torch.equal(torch.cat(list(loader)), serial)
+
+
+def test_output_never_requires_grad():
+    x = torch.rand(2, 5, 4, requires_grad=True)
+    with torch.enable_grad():
+        img = torch_render.render_ohlc(x, 10, overlays=x[:, None, :, 3])
+    assert not img.requires_grad and img.grad_fn is None
