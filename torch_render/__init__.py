@@ -20,9 +20,10 @@ import torch  # noqa: F401  (loads libtorch before the extension)
 
 from torch_render import _C  # noqa: F401  (registers torch.ops.torch_render.*)
 from torch_render.ops import cpu_isa, cuda_built, render_line
+from torch_render.ohlc import OHLCChart, jkx_chart, render_ohlc
 from torch_render import data, transforms  # noqa: E402  (after _C: they call the ops)
 from torch_render.transforms import LineChart
 
 __version__ = "0.1.0"
 
-__all__ = ["render_line", "cuda_built", "cpu_isa", "LineChart", "data", "transforms", "__version__"]
+__all__ = ["render_line", "render_ohlc", "jkx_chart", "OHLCChart", "cuda_built", "cpu_isa", "LineChart", "data", "transforms", "__version__"]

@@ -1,0 +1,174 @@
+"""Throughput of render_ohlc / jkx_chart at the JKX I20 layout against a per-window
+Pillow drawer of the same rules and the cost of filling the same uint8 output.
+
+    python benchmarks/bench_ohlc.py                 # B = 4096, one thread
+    python benchmarks/bench_ohlc.py --quick         # smoke run
+
+One table: method, median images/s, ratio to the Pillow drawer and to fill_out;
+then the issue's targets (op >= 1000x pillow, op >= 0.2x fill_out) with PASS/MISS.
+The Pillow drawer is written here from the published rules (the paper's code draws
+each window this way, one at a time); mplfinance (a new figure per image) is the
+slow reference when it is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import glob
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+import torch_render
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+L, H, V = 20, 64, 12
+
+
+def load_windows(batch: int):
+    files = sorted(glob.glob(os.path.join(DATA, "*.csv.gz")))
+    if files:
+        with gzip.open(files[0], "rt") as f:
+            table = np.loadtxt(f, delimiter=",", skiprows=1)[:, 1:6]
+        source = os.path.basename(files[0])
+    else:
+        rng = np.random.default_rng(0)
+        close = 100 + np.cumsum(rng.normal(size=batch + 2 * L))
+        table = np.stack([close, close + 1, close - 1, close, rng.random(close.size)], axis=1)
+        source = "synthetic"
+    c = np.concatenate([[0.0], np.cumsum(table[:, 3])])
+    ma = np.full(len(table), np.nan)
+    ma[L - 1:] = (c[L:] - c[:-L]) / L
+    starts = np.linspace(L, len(table) - L, batch).astype(np.int64)
+    ohlc = np.stack([table[s:s + L, :4] for s in starts])
+    vol = np.stack([table[s:s + L, 4] for s in starts])
+    mas = np.stack([ma[s:s + L] for s in starts])[:, None, :]
+    return ohlc, vol, mas, source
+
+
+def pillow_drawer(ohlc, vol, ma):
+    """One window at a time, as the paper's code draws them (prices / first close)."""
+    from PIL import Image, ImageDraw
+
+    out = []
+    P = H - V - 1
+    for o, v, m in zip(ohlc, vol, ma[:, 0]):
+        p = o * (1.0 / o[0, 3])
+        mm = m * (1.0 / o[0, 3])
+        allv = np.concatenate([p.ravel(), mm[np.isfinite(mm)]])
+        lo, hi = allv.min(), allv.max()
+        lv = np.rint((p - lo) * ((P - 1) / (hi - lo))).astype(int)
+        lm = np.rint((mm - lo) * ((P - 1) / (hi - lo)))
+        img = Image.new("L", (3 * L, P), 0)
+        d = ImageDraw.Draw(img)
+        for i in range(L):
+            x = 3 * i + 1
+            d.line([(x, lv[i, 2]), (x, lv[i, 1])], fill=255)
+            d.line([(x - 1, lv[i, 0]), (x, lv[i, 0])], fill=255)
+            d.point((x + 1, lv[i, 3]), fill=255)
+        for j in range(L - 1):
+            if np.isfinite(lm[j]) and np.isfinite(lm[j + 1]):
+                d.line([(3 * j + 1, int(lm[j])), (3 * j + 4, int(lm[j + 1]))], fill=255)
+        vimg = Image.new("L", (3 * L, V), 0)
+        vd = ImageDraw.Draw(vimg)
+        n = np.rint(np.abs(v) * (V / np.abs(v).max())).astype(int)
+        for i in range(L):
+            vd.line([(3 * i + 1, 0), (3 * i + 1, n[i] - 1)], fill=255)
+        out.append(np.concatenate([np.flipud(np.array(img)), np.zeros((1, 3 * L), np.uint8),
+                                   np.flipud(np.array(vimg))]))
+    return np.stack(out)
+
+
+def mplfinance_drawer(ohlc, vol):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplfinance as mpf
+    import pandas as pd
+
+    for o, v in zip(ohlc, vol):
+        df = pd.DataFrame(o, columns=["Open", "High", "Low", "Close"],
+                          index=pd.date_range("2023-01-01", periods=L, freq="min"))
+        df["Volume"] = v
+        fig, _ = mpf.plot(df, type="ohlc", volume=True, mav=(L,), returnfig=True, figsize=(0.6, 0.64), axisoff=True)
+        fig.savefig(io.BytesIO(), dpi=100)
+        plt.close(fig)
+
+
+def measure(fn, images: int, min_time: float, repeats: int) -> float:
+    rates = []
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += images
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        rates.append(n / elapsed)
+    return statistics.median(rates)
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=4096)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--min-time", type=float, default=1.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--pil-windows", type=int, default=200)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.batch, args.min_time, args.repeats, args.pil_windows = 64, 0.05, 1, 8
+    torch.set_num_threads(args.threads)
+    ohlc, vol, ma, source = load_windows(args.batch)
+    t_ohlc, t_vol, t_ma = torch.from_numpy(ohlc), torch.from_numpy(vol), torch.from_numpy(ma)
+    scaled = t_ohlc * (1.0 / t_ohlc[:, :1, 3:4])
+    scaled_ma = t_ma * (1.0 / t_ohlc[:, :1, 3:4])
+    out = torch.empty(args.batch, 1, H, 3 * L, dtype=torch.uint8)
+    # The op equals the drawer here (a check, not a test: tests/test_jkx.py is the test).
+    k = min(args.pil_windows, args.batch)
+    same = np.array_equal(torch_render.jkx_chart(t_ohlc[:k], t_vol[:k], t_ma[:k])[:, 0].numpy(),
+                          pillow_drawer(ohlc[:k], vol[:k], ma[:k]))
+    methods = {
+        "op (jkx_chart)": (lambda: torch_render.jkx_chart(t_ohlc, t_vol, t_ma), args.batch),
+        "op_out (render_ohlc, out=)": (lambda: torch_render.render_ohlc(
+            scaled, H, volume=t_vol, overlays=scaled_ma, volume_rows=V, background=0.0, foreground=1.0,
+            out=out), args.batch),
+        "fill_out": (lambda: out.fill_(0), args.batch),
+        "pillow (per window)": (lambda: pillow_drawer(ohlc[:k], vol[:k], ma[:k]), k),
+    }
+    try:
+        import mplfinance  # noqa: F401
+
+        methods["mplfinance (new figure)"] = (lambda: mplfinance_drawer(ohlc[:4], vol[:4]), 4)
+    except ImportError:
+        print("mplfinance: not installed, skipped", file=sys.stderr)
+    rates = {}
+    for name, (fn, n) in methods.items():
+        print(f"measuring {name} ...", file=sys.stderr)
+        rates[name] = measure(fn, n, args.min_time, args.repeats)
+    pil, fill = rates["pillow (per window)"], rates["fill_out"]
+    print(f"I20 layout: {H}x{3 * L} uint8, volume and {L}-bar MA, B = {args.batch}, "
+          f"{args.threads} thread(s), data {source}, torch {torch.__version__}; op == pillow: {same}")
+    print(f"{'method':32s} {'images/s':>12s} {'x pillow':>10s} {'x fill_out':>11s}")
+    for name, r in rates.items():
+        print(f"{name:32s} {r:12.0f} {r / pil:10.1f} {r / fill:11.3f}")
+    op = rates["op (jkx_chart)"]
+    targets = [("op >= 1000x pillow", op / pil, 1000.0), ("op >= 0.2x fill_out", op / fill, 0.2)]
+    for text, got, want in targets:
+        print(f"target {text}: {got:.3g} {'PASS' if got >= want else 'MISS'}")
+    return {"rates": rates, "same": same, "targets": {t: (g, g >= w) for t, g, w in targets}}
+
+
+if __name__ == "__main__":
+    main()

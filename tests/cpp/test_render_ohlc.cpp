@@ -1,0 +1,324 @@
+// render_ohlc kernels: the O(1) column form of Pillow's line against its loop,
+// the level rounding, and the CUDA per-thread bodies driven over their whole
+// launch grid on the CPU, equal to the CPU kernel bit for bit (DESIGN §5).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "kernels/render_ohlc_cpu.h"
+#include "kernels/render_ohlc_cuda_body.h"
+
+namespace tk = torch_render::kernels;
+
+namespace {
+
+// Pillow's Draw.c loop for a line from (0, y0) to (dx, y1), dx >= 1, plus the
+// end point ImageDraw.line sets: the (x, y) pixels it sets.
+std::set<std::pair<int64_t, int64_t>> pillow_walk(int64_t dx, int64_t y0, int64_t y1) {
+  std::set<std::pair<int64_t, int64_t>> pts;
+  int64_t dy = y1 - y0;
+  const int64_t ys = dy < 0 ? -1 : 1;
+  dy = dy < 0 ? -dy : dy;
+  int64_t x = 0, y = y0;
+  if (dx > dy) {
+    int64_t e = 2 * dy - dx;
+    for (int64_t i = 0; i < dx; ++i) {
+      pts.insert({x, y});
+      if (e >= 0) {
+        y += ys;
+        e -= 2 * dx;
+      }
+      e += 2 * dy;
+      x += 1;
+    }
+  } else {
+    int64_t e = 2 * dx - dy;
+    for (int64_t i = 0; i < dy; ++i) {
+      pts.insert({x, y});
+      if (e >= 0) {
+        x += 1;
+        e -= 2 * dy;
+      }
+      e += 2 * dx;
+      y += ys;
+    }
+  }
+  pts.insert({dx, y1});
+  return pts;
+}
+
+TEST(OhlcLine, ColumnRunsAreThePillowLoop) {
+  for (int64_t dx = 1; dx <= 9; ++dx) {
+    for (int64_t y0 = -12; y0 <= 12; ++y0) {
+      for (int64_t y1 = -40; y1 <= 40; ++y1) {
+        std::set<std::pair<int64_t, int64_t>> runs;
+        for (int64_t i = 0; i <= dx; ++i) {
+          int64_t lo, hi;
+          tk::line_column_levels(dx, y0, y1, i, &lo, &hi);
+          ASSERT_LE(lo, hi);
+          for (int64_t y = lo; y <= hi; ++y) runs.insert({i, y});
+        }
+        ASSERT_EQ(runs, pillow_walk(dx, y0, y1)) << "dx " << dx << " y0 " << y0 << " y1 " << y1;
+      }
+    }
+  }
+}
+
+TEST(OhlcLine, LongSteepLinesAreThePillowLoop) {
+  // Long lines (dy in the thousands) and both directions, with narrow bars.
+  for (int64_t dx : {1, 2, 3, 5, 8}) {
+    for (int64_t dy : {8190, 8191, 8192, 8193, 12345}) {
+      for (int64_t sign : {-1, 1}) {
+        const int64_t y0 = 7, y1 = y0 + sign * dy;
+        std::set<std::pair<int64_t, int64_t>> runs;
+        for (int64_t i = 0; i <= dx; ++i) {
+          int64_t lo, hi;
+          tk::line_column_levels(dx, y0, y1, i, &lo, &hi);
+          for (int64_t y = lo; y <= hi; ++y) runs.insert({i, y});
+        }
+        ASSERT_EQ(runs, pillow_walk(dx, y0, y1)) << "dx " << dx << " dy " << sign * dy;
+      }
+    }
+  }
+}
+
+TEST(OhlcLine, FarLevelsStayInInt64) {
+  // Levels at the clamp, the widest bar: the run arithmetic must not overflow.
+  const auto far = static_cast<int64_t>(tk::kLevelClamp);
+  int64_t lo, hi;
+  tk::line_column_levels(tk::kMaxBarWidth, -far, far, 0, &lo, &hi);
+  EXPECT_EQ(lo, -far);
+  EXPECT_GT(hi, -far);
+  tk::line_column_levels(tk::kMaxBarWidth, -far, far, tk::kMaxBarWidth, &lo, &hi);
+  EXPECT_EQ(hi, far);
+  EXPECT_LT(lo, far);
+}
+
+TEST(OhlcLevel, RoundsHalfToEvenInDesignOrder) {
+  const tk::OhlcScale s = tk::ohlc_scale(0.0, 8.0, 5);  // scale 0.5
+  EXPECT_EQ(tk::ohlc_level(s, 1.0), 0);
+  EXPECT_EQ(tk::ohlc_level(s, 3.0), 2);
+  EXPECT_EQ(tk::ohlc_level(s, 5.0), 2);
+  EXPECT_EQ(tk::ohlc_level(s, 7.0), 4);
+  EXPECT_EQ(tk::ohlc_level(s, -3.0), -2);
+  EXPECT_EQ(tk::ohlc_level(s, NAN), tk::kNoLevel);
+  EXPECT_EQ(tk::ohlc_level(s, INFINITY), tk::kNoLevel);
+  EXPECT_EQ(tk::ohlc_level(s, 1e300), static_cast<int64_t>(tk::kLevelClamp));
+  const tk::OhlcScale flat = tk::ohlc_scale(3.0, 3.0, 10);
+  EXPECT_EQ(tk::ohlc_level(flat, 3.0), 4);
+  EXPECT_EQ(tk::ohlc_level(flat, 1e9), 4);
+  EXPECT_EQ(tk::ohlc_level(tk::ohlc_scale(INFINITY, -INFINITY, 10), 3.0), tk::kNoLevel);
+  // (p - lo) * ((P - 1) / (hi - lo)) = 6.500000000000001 -> 7, where
+  // (p - lo) * (P - 1) / (hi - lo) = 6.5 would round to 6.
+  EXPECT_EQ(tk::ohlc_level(tk::ohlc_scale(2.67, 6.03, 25), 3.58), 7);
+}
+
+struct Case {
+  int64_t B, L, M, H, W, bar_width, V;
+  bool candle, with_volume, with_range;
+  int nan_every;  // 0: no missing values
+};
+
+struct Inputs {
+  std::vector<double> ohlc;      // [B, L, 4]
+  std::vector<double> overlays;  // [B, M, L]
+  std::vector<double> volume;    // [B, L]
+  std::vector<double> range;     // [B, 2] or empty
+};
+
+Inputs make_inputs(const Case& c, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<double> step(0.0, 1.0);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  Inputs in;
+  for (int64_t b = 0; b < c.B; ++b) {
+    double close = 100.0;
+    for (int64_t l = 0; l < c.L; ++l) {
+      const double open = close;
+      close += step(gen);
+      const double high = std::max(open, close) + std::abs(step(gen));
+      const double low = std::min(open, close) - std::abs(step(gen));
+      for (double v : {open, high, low, close}) {
+        const bool gap = c.nan_every > 0 && static_cast<int>(unit(gen) * c.nan_every) == 0;
+        in.ohlc.push_back(gap ? NAN : v);
+      }
+      const double vol = unit(gen) < 0.1 ? 0.0 : unit(gen) * 1000.0;
+      in.volume.push_back(c.nan_every > 0 && l % c.nan_every == 1 ? NAN : vol);
+    }
+    for (int64_t m = 0; m < c.M; ++m) {
+      for (int64_t l = 0; l < c.L; ++l) {
+        const double v = in.ohlc[(b * c.L + l) * 4 + 3] + step(gen);
+        in.overlays.push_back(c.nan_every > 0 && (l + m) % c.nan_every == 0 ? NAN : v);
+      }
+    }
+    if (c.with_range) {
+      in.range.push_back(b % 2 ? 103.0 : 97.0);  // odd images flipped
+      in.range.push_back(b % 2 ? 97.0 : 103.0);
+    }
+  }
+  return in;
+}
+
+struct Workspace {
+  std::vector<int64_t> bars, overlays, volume;
+};
+
+tk::OhlcParams make_params(const Case& c, const Inputs& in, Workspace& ws) {
+  tk::OhlcParams p;
+  p.batch = c.B;
+  p.length = c.L;
+  p.num_overlays = c.M;
+  p.height = c.H;
+  p.width = c.W;
+  p.bar_width = c.bar_width;
+  p.volume_rows = c.V;
+  p.candle = c.candle;
+  if (c.with_range) p.value_range = in.range.data();
+  // Poisoned: every entry must be written by the points passes.
+  ws.bars.assign(static_cast<size_t>(c.B * c.L * tk::kBarFields), 12345);
+  ws.overlays.assign(static_cast<size_t>(c.B * c.M * c.L), 12345);
+  ws.volume.assign(static_cast<size_t>(c.B * c.L), 12345);
+  p.bars = ws.bars.data();
+  p.overlays = ws.overlays.data();
+  p.volume = c.with_volume && c.V > 0 ? ws.volume.data() : nullptr;
+  return p;
+}
+
+struct Views {
+  tk::OhlcView<double> ohlc;
+  tk::OverlayView<double> overlays;
+  tk::VolumeView<double> volume;
+};
+
+Views views(const Case& c, const Inputs& in) {
+  return {{in.ohlc.data(), c.L * 4, 4, 1},
+          {in.overlays.data(), c.M * c.L, c.L, 1},
+          {in.volume.data(), c.L, 1}};
+}
+
+template <typename OutT>
+std::vector<OutT> render_cpu(const Case& c, const Inputs& in) {
+  Workspace ws;
+  const tk::OhlcParams p = make_params(c, in, ws);
+  const Views v = views(c, in);
+  std::vector<OutT> out(static_cast<size_t>(c.B * c.H * c.W), static_cast<OutT>(7));
+  tk::render_ohlc_cpu_serial(p, v.ohlc, v.overlays, &v.volume, out.data());
+  return out;
+}
+
+// The CUDA launches, one (block, thread) at a time.
+template <typename OutT, bool kAligned>
+std::vector<OutT> render_emulated(const Case& c, const Inputs& in, int64_t max_blocks) {
+  Workspace ws;
+  const tk::OhlcParams p = make_params(c, in, ws);
+  const Views v = views(c, in);
+  const int64_t image_blocks = tk::items_blocks(c.B);
+  const tk::OhlcPointsItem<double, double> points{p, v.ohlc, v.overlays};
+  for (int64_t block = 0; block < image_blocks; ++block) {
+    for (int64_t t = 0; t < tk::kItemThreads; ++t) {
+      tk::items_thread(c.B, points, block, t, tk::kItemThreads);
+    }
+  }
+  if (p.volume != nullptr) {
+    const tk::OhlcVolumeItem<double> volume{p, v.volume};
+    for (int64_t block = 0; block < image_blocks; ++block) {
+      for (int64_t t = 0; t < tk::kItemThreads; ++t) {
+        tk::items_thread(c.B, volume, block, t, tk::kItemThreads);
+      }
+    }
+  }
+  const int64_t numel = c.B * c.H * c.W;
+  std::vector<OutT> out(static_cast<size_t>(numel), static_cast<OutT>(7));
+  int64_t blocks = tk::write_planes_blocks<OutT>(numel, kAligned);
+  if (blocks > max_blocks) blocks = max_blocks;  // exercise the grid-stride loop
+  const tk::OhlcPixel pixel{p};
+  for (int64_t block = 0; block < blocks; ++block) {
+    for (int64_t t = 0; t < tk::kPlaneThreads; ++t) {
+      tk::write_planes_thread<OutT, kAligned>(out.data(), numel, pixel, block, t,
+                                              tk::kPlaneThreads, blocks);
+    }
+  }
+  return out;
+}
+
+template <typename OutT>
+void expect_same_bits(const std::vector<OutT>& a, const std::vector<OutT>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  size_t first_diff = a.size();
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(OutT)) != 0) {
+      first_diff = i;
+      break;
+    }
+  }
+  EXPECT_EQ(first_diff, a.size()) << "first differing element " << first_diff;
+}
+
+const std::vector<Case> kCases = {
+    // B, L, M, H, W, bar_width, V, candle, volume, range, nan_every
+    {3, 20, 1, 64, 60, 3, 12, false, true, false, 0},  // the JKX layout
+    {2, 17, 2, 41, 70, 4, 6, true, true, false, 5},    // even bars, extra columns, gaps
+    {4, 9, 0, 23, 45, 5, 0, true, false, true, 0},     // hollow candles, ranges, one flipped
+    {2, 30, 3, 19, 30, 1, 3, false, true, true, 3},    // 1-px bars, many gaps
+    {1, 1, 1, 5, 7, 7, 2, true, true, false, 0},       // one bar
+    {3, 12, 1, 1, 37, 3, 0, false, false, false, 4},   // one row, odd width
+    {130, 5, 1, 32, 15, 3, 6, false, true, false, 0},  // more images than a points block
+};
+
+TEST(OhlcCudaEmulation, Float32MatchesCpuBitForBit) {
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    SCOPED_TRACE(i);
+    const Inputs in = make_inputs(kCases[i], 100 + static_cast<uint32_t>(i));
+    const auto cpu = render_cpu<float>(kCases[i], in);
+    int64_t inked = 0;
+    for (float v : cpu) inked += v == 0.0f;
+    EXPECT_GT(inked, 0);
+    expect_same_bits(render_emulated<float, true>(kCases[i], in, 1 << 20), cpu);
+    expect_same_bits(render_emulated<float, false>(kCases[i], in, 1 << 20), cpu);
+    expect_same_bits(render_emulated<float, true>(kCases[i], in, 3), cpu);  // grid-stride
+  }
+}
+
+TEST(OhlcCudaEmulation, Uint8AndFloat64MatchCpu) {
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    SCOPED_TRACE(i);
+    const Inputs in = make_inputs(kCases[i], 200 + static_cast<uint32_t>(i));
+    expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20),
+                     render_cpu<uint8_t>(kCases[i], in));
+    expect_same_bits(render_emulated<uint8_t, false>(kCases[i], in, 2),
+                     render_cpu<uint8_t>(kCases[i], in));
+    expect_same_bits(render_emulated<double, true>(kCases[i], in, 2),
+                     render_cpu<double>(kCases[i], in));
+  }
+}
+
+TEST(OhlcCudaEmulation, IndexArithmeticPast2To31) {
+  // 2049 images of 1024 x 1024: flat indices beyond 2^31, without the output buffer.
+  const Case c{2049, 20, 1, 1024, 1024, 3, 100, true, true, false, 0};
+  const Inputs in = make_inputs(c, 7);
+  Workspace ws;
+  const tk::OhlcParams p = make_params(c, in, ws);
+  const Views v = views(c, in);
+  tk::ohlc_points_cpu(p, v.ohlc, v.overlays, 0, c.B);
+  tk::ohlc_volume_cpu(p, v.volume, 0, c.B);
+  const int64_t numel = c.B * c.H * c.W;
+  ASSERT_GT(numel, int64_t{1} << 31);
+  const int64_t last = c.B - 1;
+  std::vector<float> plane(static_cast<size_t>(c.H * c.W));
+  tk::render_ohlc_cpu_image(p, plane.data(), last);
+  int64_t inked = 0;
+  for (int64_t e = last * c.H * c.W; e < numel; e += 7) {
+    const float value = tk::ohlc_raster_value(p, e);
+    ASSERT_EQ(std::memcmp(&value, &plane[e - last * c.H * c.W], sizeof(float)), 0) << "element " << e;
+    inked += value == 0.0f;
+  }
+  EXPECT_GT(inked, 0);
+}
+
+}  // namespace

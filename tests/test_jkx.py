@@ -1,0 +1,128 @@
+"""jkx_chart equal pixel for pixel to a Pillow drawing of the published JKX rules
+(tests/ohlc_reference.py: jkx_pillow) on real BTC/USDT windows of ../shared/data."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+import torch_render
+from conftest import shared_csv
+from ohlc_reference import jkx_pillow
+
+pytest.importorskip("PIL")
+
+
+@pytest.fixture(scope="module")
+def ohlcv() -> np.ndarray:
+    """[N, 5] open, high, low, close, volume of the bundled file (float64)."""
+    path = shared_csv()
+    if path is None:
+        pytest.skip("no real data in ../shared/data")
+    with gzip.open(path, "rt") as f:
+        return np.loadtxt(f, delimiter=",", skiprows=1)[:, 1:6]
+
+
+def _moving_average(close: np.ndarray, n: int) -> np.ndarray:
+    """n-bar mean of closes ending at each bar, NaN where fewer than n exist."""
+    c = np.concatenate([[0.0], np.cumsum(close)])
+    ma = np.full(close.shape, np.nan)
+    ma[n - 1:] = (c[n:] - c[:-n]) / n
+    return ma
+
+
+def _windows(ohlcv: np.ndarray, L: int, count: int, seed: int):
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, len(ohlcv) - L, size=count)
+    ma = _moving_average(ohlcv[:, 3], L)
+    ohlc = np.stack([ohlcv[s:s + L, :4] for s in starts])
+    vol = np.stack([ohlcv[s:s + L, 4] for s in starts])
+    mas = np.stack([ma[s:s + L] for s in starts])[:, None, :]
+    return ohlc, vol, mas
+
+
+def _compare(ohlc, vol, mas, height=None):
+    got = torch_render.jkx_chart(
+        torch.from_numpy(ohlc),
+        None if vol is None else torch.from_numpy(vol),
+        None if mas is None else torch.from_numpy(mas),
+        height=height,
+    )
+    assert got.dtype == torch.uint8
+    for b in range(len(ohlc)):
+        want = jkx_pillow(ohlc[b], None if vol is None else vol[b], None if mas is None else mas[b], height)
+        assert got.shape[1:] == (1,) + want.shape
+        diff = np.argwhere(got[b, 0].numpy() != want)
+        assert diff.size == 0, f"window {b}: {len(diff)} pixels differ, first (row, col) {diff[0].tolist()}"
+    return got
+
+
+@pytest.mark.parametrize("L", [5, 20, 60])
+@pytest.mark.parametrize("with_volume", [False, True])
+@pytest.mark.parametrize("with_ma", [False, True])
+def test_real_windows(ohlcv, L, with_volume, with_ma):
+    ohlc, vol, mas = _windows(ohlcv, L, 48, seed=L)
+    got = _compare(ohlc, vol if with_volume else None, mas if with_ma else None)
+    H = {5: 32, 20: 64, 60: 96}[L]
+    assert got.shape == (48, 1, H, 3 * L)
+    assert set(got.unique().tolist()) == {0, 255}
+
+
+@pytest.mark.parametrize("L", [5, 20, 60])
+def test_missing_values_and_zero_volumes(ohlcv, L):
+    ohlc, vol, mas = _windows(ohlcv, L, 64, seed=100 + L)
+    rng = np.random.default_rng(L)
+    for field in range(4):  # missing opens, highs, lows, closes (never the first close)
+        hole = rng.random(ohlc.shape[:2]) < 0.1
+        if field == 3:
+            hole[:, 0] = False
+        ohlc[..., field][hole] = np.nan
+    mas[rng.random(mas.shape) < 0.15] = np.nan
+    vol[rng.random(vol.shape) < 0.1] = np.nan
+    vol[rng.random(vol.shape) < 0.1] = 0.0
+    vol[:3] = 0.0  # windows without any volume: an empty panel
+    _compare(ohlc, vol, mas)
+
+
+def test_strided_window_views_and_float32(ohlcv):
+    series = torch.from_numpy(ohlcv[:500].copy())
+    ohlc = series[:, :4].unfold(0, 20, 1).transpose(1, 2)  # [481, 20, 4] view
+    vol = series[:, 4].unfold(0, 20, 1)
+    got = torch_render.jkx_chart(ohlc, vol)
+    want = torch_render.jkx_chart(ohlc.contiguous(), vol.contiguous())
+    assert torch.equal(got, want)
+    for b in (0, 17, 480):
+        assert np.array_equal(got[b, 0].numpy(), jkx_pillow(ohlc[b].numpy(), vol[b].numpy()))
+    # float32 prices: the preset reads them exactly (in float64)
+    f32 = ohlc[:64].float()
+    got32 = torch_render.jkx_chart(f32, vol[:64])
+    for b in range(64):
+        assert np.array_equal(got32[b, 0].numpy(), jkx_pillow(f32[b].double().numpy(), vol[b].numpy()))
+
+
+def test_other_lengths_need_a_height(ohlcv):
+    ohlc, vol, mas = _windows(ohlcv, 10, 8, seed=3)
+    with pytest.raises(ValueError, match="jkx_chart: height is required unless L is 5, 20 or 60, got L = 10"):
+        torch_render.jkx_chart(torch.from_numpy(ohlc))
+    _compare(ohlc, vol, mas, height=48)
+
+
+def test_preset_is_scale_invariant_only_through_the_first_close(ohlcv):
+    # Multiplying a window by 1/close_0 first is what makes a window and its
+    # rescaled copy give one image (up to float64 rounding of the product).
+    ohlc, vol, _ = _windows(ohlcv, 20, 16, seed=5)
+    a = torch_render.jkx_chart(torch.from_numpy(ohlc), torch.from_numpy(vol))
+    b = torch_render.jkx_chart(torch.from_numpy(ohlc * 2.0), torch.from_numpy(vol * 3.0))
+    assert torch.equal(a, b)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"jkx_chart: ohlc must be \[B, L, 4\]"):
+        torch_render.jkx_chart(torch.rand(4, 20))
+    with pytest.raises(TypeError, match="jkx_chart: height must be an int, got float"):
+        torch_render.jkx_chart(torch.rand(4, 20, 4), height=64.0)
+    with pytest.raises(ValueError, match=r"render_ohlc: volume must be \[B, L\]"):
+        torch_render.jkx_chart(torch.rand(4, 20, 4), torch.rand(4, 19))

@@ -1,0 +1,435 @@
+"""``render_ohlc`` (OHLC bar and candlestick charts) and the ``jkx_chart`` preset:
+typed wrappers over ``torch.ops.torch_render.render_ohlc`` and its fake kernels."""
+
+from __future__ import annotations
+
+import math
+import operator
+import struct
+from typing import Optional
+
+import torch
+from torch import nn
+
+__all__ = ["render_ohlc", "jkx_chart", "OHLCChart", "JKX_HEIGHTS"]
+
+_OP = "render_ohlc"
+_FLOAT_INPUTS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_OUTPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8)
+_MAX_BAR_WIDTH = 1 << 16
+_FLOAT32_MAX = 3.4028234663852886e38
+
+#: Image heights of the JKX preset by number of bars (Jiang, Kelly & Xiu 2023).
+JKX_HEIGHTS = {5: 32, 20: 64, 60: 96}
+
+
+def _check_int(op: str, name: str, value, optional: bool = False):
+    """The value as a Python int (ints and NumPy integers; bool, float, str are TypeErrors)."""
+    if optional and value is None:
+        return None
+    # bool is an int subclass, but never a size.
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}") from None
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{op}: {name} must fit in int64, got {value}")
+    return value
+
+
+def _check_float(op: str, name: str, value) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be a float, got {type(value).__name__}")
+
+
+def _check_tensor(op: str, name: str, value, optional: bool = True) -> None:
+    if optional and value is None:
+        return
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
+
+
+def _float32(v: float) -> float:
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def _colour_fits(v: float, dtype: torch.dtype) -> bool:
+    # As csrc/render_ohlc.cpp: the colour is stored as a finite value of `dtype`.
+    if dtype == torch.uint8:
+        return 0.0 <= v <= 1.0
+    if not math.isfinite(v) or abs(v) > _FLOAT32_MAX:
+        return False
+    f = abs(_float32(v))
+    if dtype == torch.float16:
+        return f < 65520.0  # rounds to inf from here
+    if dtype == torch.bfloat16:
+        return f < 255.5 * 2.0**120
+    return True
+
+
+def _check_input(t: torch.Tensor, name: str, ohlc: torch.Tensor, shape: list, shape_text: str) -> None:
+    torch._check(
+        t.device == ohlc.device,
+        lambda: f"{_OP}: {name} must be on the device of ohlc ({ohlc.device}), got {t.device}",
+    )
+    torch._check_type(
+        t.dtype in _FLOAT_INPUTS,
+        lambda: f"{_OP}: {name} must be a floating tensor (float16, bfloat16, float32 or float64), "
+        f"got {t.dtype}",
+    )
+    ok = t.dim() == len(shape) and all(s is None or t.shape[d] == s for d, s in enumerate(shape))
+    torch._check_value(ok, lambda: f"{_OP}: {name} must be {shape_text}, got a tensor of shape {list(t.shape)}")
+
+
+def _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range,
+                background, foreground, out_dtype, dtype_arg) -> list:
+    """The checks of csrc/render_ohlc.cpp that need no data, with its messages; the output shape."""
+    torch._check_value(
+        ohlc.dim() == 3 and ohlc.shape[2] == 4,
+        lambda: f"{_OP}: ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape "
+        f"{list(ohlc.shape)}",
+    )
+    torch._check_type(
+        ohlc.dtype in _FLOAT_INPUTS,
+        lambda: f"{_OP}: ohlc must be a floating tensor (float16, bfloat16, float32 or float64), "
+        f"got {ohlc.dtype}",
+    )
+    B, L = ohlc.shape[0], ohlc.shape[1]
+    torch._check_value(L >= 1, lambda: f"{_OP}: ohlc must have at least one bar (L >= 1), got shape {list(ohlc.shape)}")
+    torch._check_value(style in ("bar", "candle"), lambda: f'{_OP}: style must be "bar" or "candle", got "{style}"')
+    torch._check_value(
+        1 <= bar_width <= _MAX_BAR_WIDTH,
+        lambda: f"{_OP}: bar_width must be in 1 .. {_MAX_BAR_WIDTH}, got {bar_width}",
+    )
+    torch._check_value(height >= 1, lambda: f"{_OP}: height must be >= 1, got {height}")
+    torch._check_value(volume_rows >= 0, lambda: f"{_OP}: volume_rows must be >= 0, got {volume_rows}")
+    torch._check_value(
+        volume_rows == 0 or volume_rows <= height - 2,
+        lambda: f"{_OP}: volume_rows leaves no price rows: height must be >= volume_rows + 2 (the panel, "
+        f"a gap row and one price row) = {volume_rows + 2}, got height {height}",
+    )
+    min_width = L * bar_width
+    W = min_width if width is None else width
+    torch._check_value(W >= min_width, lambda: f"{_OP}: width must be >= L * bar_width = {min_width}, got {W}")
+    torch._check_type(
+        out_dtype in _OUTPUT_DTYPES,
+        lambda: f"{_OP}: {dtype_arg} must be torch.float32, torch.float16, torch.bfloat16, torch.float64 "
+        f"or torch.uint8, got {out_dtype}",
+    )
+    for name, v in (("background", background), ("foreground", foreground)):
+        requirement = "in [0, 1]" if out_dtype == torch.uint8 else "finite"
+        torch._check_value(
+            _colour_fits(v, out_dtype),
+            lambda: f"{_OP}: {name} must be {requirement} in the output dtype {out_dtype}, got {v:g}",
+        )
+    if volume is not None:
+        _check_input(volume, "volume", ohlc, [B, L], f"[B, L] = [{B}, {L}]")
+    if overlays is not None:
+        _check_input(overlays, "overlays", ohlc, [B, None, L], f"[B, M, L] = [{B}, M, {L}]")
+    if value_range is not None:
+        _check_input(value_range, "value_range", ohlc, [B, 2], f"[B, 2] = [{B}, 2]")
+    return [B, 1, height, W]
+
+
+def render_ohlc(
+    ohlc: torch.Tensor,
+    height: int,
+    width: Optional[int] = None,
+    *,
+    volume: Optional[torch.Tensor] = None,
+    overlays: Optional[torch.Tensor] = None,
+    style: str = "bar",
+    bar_width: int = 3,
+    volume_rows: int = 0,
+    value_range: Optional[torch.Tensor] = None,
+    background: float = 1.0,
+    foreground: float = 0.0,
+    dtype: Optional[torch.dtype] = torch.float32,
+    out: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Draw OHLC bars or candlesticks, with an optional volume panel and overlay lines.
+
+    Aliased and pixel-exact (DESIGN §2, "OHLC charts"): bar i owns columns
+    ``i * bar_width .. (i + 1) * bar_width - 1``, its centre column is
+    ``c = i * bar_width + (bar_width - 1) // 2``. Prices map to integer levels
+    ``round_half_even((p - lo) * ((P - 1) / (hi - lo)))`` (float64), level j being
+    image row ``P - 1 - j`` of the price area (the top ``P = height - volume_rows - 1``
+    rows with a volume panel, else all rows); ``lo``, ``hi`` are the min and max of
+    the finite prices and overlay values of the image, or ``value_range``.
+
+    - ``style="bar"``: the high-low bar in the centre column, the open tick left of
+      it (columns ``c - k .. c``), the close tick right of it (``c + 1 .. c + k``).
+    - ``style="candle"``: the high-low wick in the centre column, the open-close body
+      over columns ``c - k .. c + k``: filled when close < open, outlined otherwise.
+    - overlays: 1-px lines through the bars' centres as Pillow's
+      ``ImageDraw.line(width=1)`` draws them; segments with a missing end are dropped.
+    - volume: bar i rises ``round_half_even(|v_i| * V / max|v|)`` rows (at least one)
+      from the bottom row of the panel; non-finite volumes draw nothing.
+    - Missing data (NaN, +-inf): a bar with a missing high or low is skipped; a missing
+      open or close drops that tick (a candle draws only its wick).
+
+    Args:
+        ohlc: ``[B, L, 4]`` (open, high, low, close), any floating dtype and strides
+            (``ohlcv.unfold(0, L, 1).transpose(1, 2)`` is a view), CPU or CUDA.
+        height: image height H (>= 1).
+        width: image width W (>= L * bar_width); default ``L * bar_width``. Extra
+            columns stay background.
+        volume: optional ``[B, L]`` volumes (drawn only with ``volume_rows > 0``).
+        overlays: optional ``[B, M, L]`` series on the price scale (moving averages).
+        style: ``"bar"`` (default) or ``"candle"``.
+        bar_width: columns per bar, 1 .. 65536. Default 3.
+        volume_rows: rows V of the volume panel at the bottom (0: none), above it a
+            1-px gap; at least one price row must remain.
+        value_range: optional ``[B, 2]`` (lo, hi) per image replacing the data's
+            range; levels outside the price area are clipped; ``lo > hi`` flips the
+            chart. Must be finite on the CPU; on CUDA a non-finite range (not checked,
+            that would need a host sync) leaves the price area blank.
+        background: value of empty pixels. Default 1.0 (white).
+        foreground: value of marks. Default 0.0 (black).
+        dtype: float32 (default), float16, bfloat16, float64 or uint8
+            (``round(255 * value)``, colours in [0, 1]). With ``out``, leave it at
+            the default (or None, or ``out.dtype``).
+        out: optional contiguous ``[B, 1, H, W]`` tensor to render into.
+
+    Returns:
+        ``[B, 1, H, W]`` contiguous tensor on ohlc's device (``out`` when given).
+
+    Example:
+        >>> ohlc = torch.tensor([[[10.0, 12.0, 9.0, 11.0], [11.0, 13.0, 10.0, 10.5]]])
+        >>> render_ohlc(ohlc, 16).shape
+        torch.Size([1, 1, 16, 6])
+        >>> render_ohlc(ohlc, 16, style="candle", bar_width=5, dtype=torch.uint8).dtype
+        torch.uint8
+    """
+    _check_tensor(_OP, "ohlc", ohlc, optional=False)
+    height = _check_int(_OP, "height", height)
+    width = _check_int(_OP, "width", width, optional=True)
+    _check_tensor(_OP, "volume", volume)
+    _check_tensor(_OP, "overlays", overlays)
+    if not isinstance(style, str):
+        raise TypeError(f"{_OP}: style must be a str, got {type(style).__name__}")
+    bar_width = _check_int(_OP, "bar_width", bar_width)
+    volume_rows = _check_int(_OP, "volume_rows", volume_rows)
+    _check_tensor(_OP, "value_range", value_range)
+    _check_float(_OP, "background", background)
+    _check_float(_OP, "foreground", foreground)
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(f"{_OP}: dtype must be a torch.dtype, got {type(dtype).__name__}")
+    _check_tensor(_OP, "out", out)
+    kwargs = dict(
+        volume=volume, overlays=overlays, style=style, bar_width=bar_width, volume_rows=volume_rows,
+        value_range=value_range, background=float(background), foreground=float(foreground),
+    )
+    if out is not None:
+        if dtype not in (None, torch.float32, out.dtype):
+            raise TypeError(
+                f"{_OP}: dtype and out.dtype must agree, got dtype={dtype} and out.dtype={out.dtype}"
+            )
+        torch.ops.torch_render.render_ohlc.out(ohlc, height, width, out=out, **kwargs)
+        return out
+    return torch.ops.torch_render.render_ohlc(ohlc, height, width, dtype=dtype, **kwargs)
+
+
+def jkx_chart(
+    ohlc: torch.Tensor,
+    volume: Optional[torch.Tensor] = None,
+    overlays: Optional[torch.Tensor] = None,
+    *,
+    height: Optional[int] = None,
+    dtype: torch.dtype = torch.uint8,
+) -> torch.Tensor:
+    """The OHLC image of Jiang, Kelly & Xiu, "(Re-)Imag(in)ing Price Trends" (2023).
+
+    Every price (OHLC and overlays) is first multiplied by ``1 / close_0`` (the
+    first bar's close, float64), then drawn by :func:`render_ohlc` with bars 3
+    pixels wide, white (1, or 255 in uint8) on black (0), a volume panel of
+    ``int(height / 5)`` rows when ``volume`` is given, and ``height`` 32, 64 or 96
+    for 5, 20 or 60 bars (required for any other L).
+
+    Args:
+        ohlc: ``[B, L, 4]`` (open, high, low, close), any floating dtype and strides.
+        volume: optional ``[B, L]`` volumes.
+        overlays: optional ``[B, M, L]`` series on the price scale (the paper's
+            moving average of closes over the window length).
+        height: image height; default from L as above.
+        dtype: output dtype, default uint8 (0/255).
+
+    Returns:
+        ``[B, 1, height, 3 * L]`` tensor on ohlc's device.
+
+    Example:
+        >>> ohlc = torch.rand(8, 20, 4) + 10
+        >>> jkx_chart(ohlc, volume=torch.rand(8, 20)).shape
+        torch.Size([8, 1, 64, 60])
+    """
+    op = "jkx_chart"
+    _check_tensor(op, "ohlc", ohlc, optional=False)
+    _check_tensor(op, "volume", volume)
+    _check_tensor(op, "overlays", overlays)
+    height = _check_int(op, "height", height, optional=True)
+    if ohlc.dim() != 3 or ohlc.shape[2] != 4:
+        raise ValueError(
+            f"{op}: ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape {list(ohlc.shape)}"
+        )
+    if ohlc.dtype not in _FLOAT_INPUTS:
+        raise TypeError(f"{op}: ohlc must be a floating tensor (float16, bfloat16, float32 or float64), got {ohlc.dtype}")
+    length = ohlc.shape[1]
+    if height is None:
+        if length not in JKX_HEIGHTS:
+            raise ValueError(f"{op}: height is required unless L is 5, 20 or 60, got L = {length}")
+        height = JKX_HEIGHTS[length]
+    # 1 / close_0 in float64, then every price times it (float64: exact inputs).
+    scale = 1.0 / ohlc[:, :1, 3:4].to(torch.float64)
+    prices = ohlc.to(torch.float64) * scale
+    if overlays is not None:
+        if overlays.dtype not in _FLOAT_INPUTS:
+            raise TypeError(
+                f"{op}: overlays must be a floating tensor (float16, bfloat16, float32 or float64), got {overlays.dtype}"
+            )
+        if overlays.dim() != 3:
+            raise ValueError(f"{op}: overlays must be [B, M, L], got a tensor of shape {list(overlays.shape)}")
+        overlays = overlays.to(torch.float64) * scale
+    return render_ohlc(
+        prices,
+        height,
+        volume=volume,
+        overlays=overlays,
+        bar_width=3,
+        volume_rows=int(height / 5) if volume is not None else 0,
+        background=0.0,
+        foreground=1.0,
+        dtype=dtype,
+    )
+
+
+class OHLCChart(nn.Module):
+    """OHLC bar or candlestick charts as a module (``render_ohlc`` with fixed options).
+
+    Holds only plain options, is defined at module level and calls
+    ``torch.ops.torch_render.render_ohlc`` directly: it pickles into DataLoader
+    workers and scripts with ``torch.jit.script``.
+
+    ``forward(ohlc, volume=None, overlays=None, value_range=None)``: ``ohlc`` is
+    ``[B, L, 4]`` (a batch, output ``[B, 1, H, W]``) or ``[L, 4]`` (one sample,
+    output ``[1, H, W]``; then ``volume`` is ``[L]``, ``overlays`` ``[M, L]``,
+    ``value_range`` ``[2]``). The drawing is ``render_ohlc``'s.
+
+    Args:
+        height, width, style, bar_width, volume_rows, background, foreground, dtype:
+            as in :func:`render_ohlc` (``width`` None: ``L * bar_width``).
+
+    Example:
+        >>> chart = OHLCChart(64, volume_rows=12, dtype=torch.uint8)
+        >>> chart(torch.rand(8, 20, 4) + 10, torch.rand(8, 20)).shape
+        torch.Size([8, 1, 64, 60])
+        >>> scripted = torch.jit.script(chart)
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: Optional[int] = None,
+        *,
+        style: str = "bar",
+        bar_width: int = 3,
+        volume_rows: int = 0,
+        background: float = 1.0,
+        foreground: float = 0.0,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__()
+        op = "OHLCChart"
+        height = _check_int(op, "height", height)
+        width = _check_int(op, "width", width, optional=True)
+        bar_width = _check_int(op, "bar_width", bar_width)
+        volume_rows = _check_int(op, "volume_rows", volume_rows)
+        if not isinstance(style, str):
+            raise TypeError(f"{op}: style must be a str, got {type(style).__name__}")
+        _check_float(op, "background", background)
+        _check_float(op, "foreground", foreground)
+        if not isinstance(dtype, torch.dtype):
+            raise TypeError(f"{op}: dtype must be a torch.dtype, got {type(dtype).__name__}")
+        # The options the op checks without data, checked now (with its messages).
+        _check_args(torch.empty(1, 1, 4, device="meta"), height, None, None, None, style, bar_width,
+                    volume_rows, None, float(background), float(foreground), dtype, "dtype")
+        # Plain Python values, so TorchScript infers the attribute types.
+        self.height = height
+        self.width = width
+        self.style = style
+        self.bar_width = bar_width
+        self.volume_rows = volume_rows
+        self.background = float(background)
+        self.foreground = float(foreground)
+        self.dtype = dtype
+
+    def forward(
+        self,
+        ohlc: torch.Tensor,
+        volume: Optional[torch.Tensor] = None,
+        overlays: Optional[torch.Tensor] = None,
+        value_range: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        single = ohlc.dim() == 2
+        if single:
+            ohlc = ohlc.unsqueeze(0)
+            if volume is not None:
+                volume = volume.unsqueeze(0)
+            if overlays is not None:
+                overlays = overlays.unsqueeze(0)
+            if value_range is not None:
+                value_range = value_range.unsqueeze(0)
+        images = torch.ops.torch_render.render_ohlc(
+            ohlc,
+            self.height,
+            self.width,
+            volume=volume,
+            overlays=overlays,
+            style=self.style,
+            bar_width=self.bar_width,
+            volume_rows=self.volume_rows,
+            value_range=value_range,
+            background=self.background,
+            foreground=self.foreground,
+            dtype=self.dtype,
+        )
+        return images[0] if single else images
+
+    def extra_repr(self) -> str:
+        return (
+            f"height={self.height}, width={self.width}, style={self.style!r}, bar_width={self.bar_width}, "
+            f"volume_rows={self.volume_rows}, background={self.background}, foreground={self.foreground}, "
+            f"dtype={self.dtype}"
+        )
+
+
+@torch.library.register_fake("torch_render::render_ohlc")
+def _render_ohlc_fake(
+    ohlc, height, width=None, *, volume=None, overlays=None, style="bar", bar_width=3, volume_rows=0,
+    value_range=None, background=1.0, foreground=0.0, dtype=None,
+):
+    out_dtype = dtype if dtype is not None else torch.float32
+    shape = _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range,
+                        background, foreground, out_dtype, "dtype")
+    return ohlc.new_empty(shape, dtype=out_dtype)
+
+
+@torch.library.register_fake("torch_render::render_ohlc.out")
+def _render_ohlc_out_fake(
+    ohlc, height, width=None, *, volume=None, overlays=None, style="bar", bar_width=3, volume_rows=0,
+    value_range=None, background=1.0, foreground=0.0, out,
+):
+    shape = _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range,
+                        background, foreground, out.dtype, "out.dtype")
+    torch._check(
+        out.device == ohlc.device,
+        lambda: f"{_OP}: out must be on the device of ohlc ({ohlc.device}), got {out.device}",
+    )
+    torch._check_value(list(out.shape) == shape, lambda: f"{_OP}: out must have shape {shape}, got {list(out.shape)}")
+    torch._check_value(out.is_contiguous(), lambda: f"{_OP}: out must be contiguous, got strides {list(out.stride())}")
+    torch._check(
+        not out.requires_grad,
+        lambda: f"{_OP}: out must not require grad (render_ohlc has no gradient)",
+    )
+    return None
