@@ -51,7 +51,10 @@ constexpr double kFloatMax = std::numeric_limits<float>::max();
 // The numbers and dtypes of messages, written as the fake kernel writes them
 // (Python's f"{v:g}" and str(dtype)).
 std::string num(double v) { return fmt::format("{:g}", v); }
-std::string dtype_name(at::ScalarType t) { return "torch." + c10::getDtypeNames(t).first; }
+// (getDtypeNames gives a std::string in torch 2.11, a std::string_view in 2.15.)
+std::string dtype_name(at::ScalarType t) {
+  return std::string("torch.") + std::string(c10::getDtypeNames(t).first);
+}
 
 bool is_float_dtype(at::ScalarType t) {
   return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
