@@ -52,7 +52,7 @@ def _extension():
     debug = os.environ.get("TORCH_RENDER_DEBUG", "0") == "1"
     opt = ["-O0", "-g"] if debug else ["-O3"]
     # No -std: torch's BuildExtension adds the C++ standard that the installed
-    # torch's headers need (C++17 up to torch 2.14, C++20 from 2.15), for g++ and
+    # torch's headers need (C++17 with torch 2.11, C++20 with 2.15), for g++ and
     # nvcc alike. No FMA contraction (CPU and CUDA give the same bits); no errno or
     # trap semantics, which only block vectorisation and never change a value.
     cxx = ["-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
