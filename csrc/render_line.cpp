@@ -1,4 +1,5 @@
 #include "csrc/render_line.h"
+#include "csrc/render_line_backward.h"
 
 #include <cmath>
 #include <cstdint>
@@ -198,9 +199,9 @@ void check_render_line_out(const LinePlan& plan, const at::Tensor& series,
 // ------------------------------------------------------------------- autograd
 //
 // The Autograd kernels of both overloads (the backends know nothing of autograd).
-// Until render_line has a backward, an output that depends on an input requiring
-// grad gets a grad_fn whose backward raises, instead of the default fallback's
-// warning and a silently missing gradient.
+// The functional form's backward is the op render_line_backward
+// (csrc/render_line_backward.cpp), called through the dispatcher so that it runs
+// on the device of the inputs and PT2 traces it.
 
 namespace {
 
@@ -225,22 +226,44 @@ at::Tensor render_line_below_autograd(c10::DispatchKeySet ks, const at::Tensor& 
 
 class RenderLineFunction : public torch::autograd::Function<RenderLineFunction> {
  public:
-  static at::Tensor forward(torch::autograd::AutogradContext* /*ctx*/, c10::DispatchKeySet ks,
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, c10::DispatchKeySet ks,
                             const at::Tensor& series, int64_t height, int64_t width,
                             double line_width, bool antialias, double margin,
                             const OptTensor& value_range, bool channels, double background,
                             double foreground, std::optional<at::ScalarType> dtype) {
+    const bool has_range = value_range.has_value() && value_range->defined();
+    ctx->save_for_backward({series, has_range ? *value_range : at::Tensor()});
+    ctx->saved_data["height"] = height;
+    ctx->saved_data["width"] = width;
+    ctx->saved_data["line_width"] = line_width;
+    ctx->saved_data["antialias"] = antialias;
+    ctx->saved_data["margin"] = margin;
+    ctx->saved_data["has_range"] = has_range;
+    ctx->saved_data["channels"] = channels;
+    ctx->saved_data["background"] = background;
+    ctx->saved_data["foreground"] = foreground;
     return render_line_below_autograd(ks, series, height, width, line_width, antialias, margin,
                                       value_range, channels, background, foreground, dtype);
   }
 
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* /*ctx*/,
-                                                 torch::autograd::variable_list /*grads*/) {
-    TORCH_CHECK_NOT_IMPLEMENTED(false, kOp,
-                                ": gradients are not implemented yet: render from inputs that "
-                                "do not require grad (series.detach(), value_range.detach()) or "
-                                "under torch.no_grad()");
-    return {};
+  // One gradient per forward argument (ks, series, height, ..., value_range, ...):
+  // series is argument 1 and value_range argument 7; needs_input_grad counts only
+  // the tensors given (series 0, value_range 1).
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& d = ctx->saved_data;
+    const OptTensor value_range =
+        d.at("has_range").toBool() ? OptTensor(saved[1]) : OptTensor(std::nullopt);
+    auto [series_grad, range_grad] = call_render_line_backward(
+        grads[0], saved[0], d.at("height").toInt(), d.at("width").toInt(),
+        d.at("line_width").toDouble(), d.at("antialias").toBool(), d.at("margin").toDouble(),
+        value_range, d.at("channels").toBool(), d.at("background").toDouble(),
+        d.at("foreground").toDouble());
+    torch::autograd::variable_list out(12);
+    if (ctx->needs_input_grad(0)) out[1] = series_grad;
+    if (value_range.has_value() && ctx->needs_input_grad(1)) out[7] = range_grad;
+    return out;
   }
 };
 

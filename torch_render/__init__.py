@@ -20,6 +20,7 @@ import torch  # noqa: F401  (loads libtorch before the extension)
 
 from torch_render import _C  # noqa: F401  (registers torch.ops.torch_render.*)
 from torch_render.ops import cpu_isa, cuda_built, render_line
+from torch_render import _line_backward  # noqa: F401  (the backward's fake kernel)
 from torch_render.ohlc import OHLCChart, jkx_chart, render_ohlc
 from torch_render import data, transforms  # noqa: E402  (after _C: they call the ops)
 from torch_render.transforms import LineChart

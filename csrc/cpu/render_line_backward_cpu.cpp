@@ -1,0 +1,61 @@
+// The backward of render_line on the CPU: the forward's points pass, then both
+// gradient passes of kernels/render_line_backward.h with at::parallel_for over
+// their items (each item writes only its own slots, so any split gives the same
+// bits).
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include "csrc/cpu/render_line_points_cpu.h"
+#include "csrc/render_line_backward.h"
+#include "kernels/render_line_backward.h"
+
+namespace torch_render {
+namespace {
+
+// Items per task: a primitive's pixels are few (its capsule), an image's chain is
+// O(S * L).
+constexpr int64_t kPrimitiveGrain = 64;
+
+void render_line_backward_cpu(LinePlan& plan, const at::Tensor& grad, const at::Tensor& series,
+                              at::Tensor& series_grad, at::Tensor& range_grad) {
+  const LinePointsWorkspace ws = line_points_cpu_pass(plan, series);
+  const kernels::LineParams& p = plan.params;
+  kernels::LineGradBuffers out;
+  at::Tensor primitive_grad = at::empty({p.batch, p.num_series, p.length, 2},
+                                        series.options().dtype(at::kDouble));
+  out.primitive_grad = primitive_grad.data_ptr<double>();
+  out.series_grad = series_grad.data_ptr<double>();
+  if (range_grad.defined()) out.range_grad = range_grad.data_ptr<double>();
+
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(),
+                                  "render_line_backward_cpu_primitives", [&] {
+    const kernels::LinePrimitiveGradItem<scalar_t> item{
+        p,
+        {grad.const_data_ptr<scalar_t>(), grad.stride(0), grad.stride(1), grad.stride(2),
+         grad.stride(3)},
+        out};
+    at::parallel_for(0, p.batch * p.num_series * p.length, kPrimitiveGrain,
+                     [&](int64_t begin, int64_t end) {
+                       for (int64_t i = begin; i < end; ++i) item(i);
+                     });
+  });
+
+  const at::Tensor s3 = series_bsl(series);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, series.scalar_type(),
+                                  "render_line_backward_cpu_chain", [&] {
+    const kernels::LineChainItem<scalar_t> item{
+        p, {s3.const_data_ptr<scalar_t>(), s3.stride(0), s3.stride(1), s3.stride(2)}, out};
+    at::parallel_for(0, p.batch, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) item(b);
+    });
+  });
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torch_render, CPU, m) {
+  m.impl("render_line_backward", &render_line_backward_op<render_line_backward_cpu>);
+}
+
+}  // namespace torch_render

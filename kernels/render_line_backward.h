@@ -1,0 +1,258 @@
+// The backward of render_line: gradients of a loss with respect to the values and
+// the value ranges, given its gradient with respect to the image
+// (docs/rendering.md "Gradients"). Shared by every backend.
+//
+// Gather style, so it is deterministic with no atomics. After the forward's points
+// pass (kernels/render_line.h) it runs two passes:
+//   1. primitives: one item per primitive (image b, series s, point j: the segment
+//      j -> j + 1 or the dot at j) sums, in a fixed pixel order, what the pixels
+//      whose nearest primitive it is give its two end points' y. Workspace
+//      [B, S, L, 2] of double.
+//   2. chain: one item per image adds up each point's y-gradient from the
+//      primitives that end at it, and carries it through the scaling to the
+//      values, and to the value range (explicit, or the min and max of the data,
+//      whose gradient is shared evenly among the values equal to them).
+#pragma once
+
+#include "kernels/common/host_device.h"
+#include "kernels/common/tensor_io.h"
+#include "kernels/line_math.h"
+#include "kernels/render_line.h"
+
+namespace torch_render {
+namespace kernels {
+
+// A strided [B, C, H, W] view of the incoming gradient (sum() gives stride 0).
+template <typename T>
+struct PlaneView {
+  const T* data;
+  int64_t stride_b;
+  int64_t stride_c;
+  int64_t stride_h;
+  int64_t stride_w;
+  TR_HD float at(int64_t b, int64_t c, int64_t h, int64_t w) const {
+    return static_cast<float>(
+        Load<T>::convert(data[b * stride_b + c * stride_c + h * stride_h + w * stride_w]));
+  }
+};
+
+// What the backward adds to LineParams: its workspace and outputs.
+struct LineGradBuffers {
+  double* primitive_grad = nullptr;  // [B, S, L, 2]: d loss / d y of (start, end) of primitive j
+  double* series_grad = nullptr;     // [B, S, L] (contiguous, float64)
+  double* range_grad = nullptr;      // laid out as LineParams::value_range, zeroed; or null
+};
+
+// Whether primitive (s, j) is the one the forward took for pixel (col, row) of
+// image b: no candidate of the column (in the forward's order: series, then
+// point) is nearer, nor as near and earlier. dist2 is (s, j)'s own.
+TR_HD bool chosen_primitive(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
+                            float px, float py, float dist2, const IndexRange& js) {
+  const float reach = p.reach();
+  for (int64_t s2 = p.group_begin(ch); s2 < p.group_end(ch); ++s2) {
+    const float* ys = p.ys + (b * p.num_series + s2) * p.length;
+    for (int64_t j2 = js.lo; j2 <= js.hi; ++j2) {
+      if (s2 == s && j2 == j) continue;
+      float x0, y0, x1, y1, lo, hi;
+      if (!primitive_at(p.xs, ys, j2, p.length, &x0, &y0, &x1, &y1) ||
+          !segment_rows(px, reach, x0, y0, x1, y1, &lo, &hi) || !(lo <= py && py <= hi)) {
+        continue;
+      }
+      const float d2 = segment_dist2(px, py, x0, y0, x1, y1);
+      const bool earlier = s2 < s || (s2 == s && j2 < j);
+      if (d2 < dist2 || (earlier && d2 == dist2)) return false;
+    }
+  }
+  return true;
+}
+
+// Pass 1, item (b, s, j): d loss / d y of the primitive's two end points, summed
+// over its pixels column by column, top to bottom. Only antialiased pixels
+// strictly inside the coverage ramp (0 < h + 0.5 - d < 1) have a gradient:
+// dI/dd = -(foreground - background), and d moves with the end points as
+// (1 - t, t) * (Q - P) / d, Q the nearest point of the axis (t its parameter).
+template <typename G>
+TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& grad,
+                                    const LineGradBuffers& out, int64_t b, int64_t s, int64_t j) {
+  double* slot = out.primitive_grad + ((b * p.num_series + s) * p.length + j) * 2;
+  double g0 = 0.0;
+  double g1 = 0.0;
+  float x0, y0, x1, y1;
+  const float* ys = p.ys + (b * p.num_series + s) * p.length;
+  if (p.antialias && primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1)) {
+    const int64_t ch = p.channel_mode ? s : 0;
+    const float reach = p.reach();
+    const float ramp_top = p.half_width + 0.5f;
+    const float dI_dd = -(p.foreground - p.background);
+    const float slack = cull_slack(fabsf(x0) + fabsf(x1));
+    const float c_lo = floorf(min_f(x0, x1) - reach - slack);
+    const float c_hi = ceilf(max_f(x0, x1) + reach + slack);
+    const int64_t col_begin = c_lo < 0.0f ? 0 : static_cast<int64_t>(c_lo);
+    const int64_t col_end = c_hi > static_cast<float>(p.width - 1) ? p.width - 1
+                                                                   : static_cast<int64_t>(c_hi);
+    for (int64_t col = col_begin; col <= col_end; ++col) {
+      const IndexRange js = column_range(p, col);
+      if (j < js.lo || j > js.hi) continue;  // the forward does not test it here
+      const float px = static_cast<float>(col);
+      float lo, hi;
+      if (!segment_rows(px, reach, x0, y0, x1, y1, &lo, &hi)) continue;
+      const float top = static_cast<float>(p.height - 1);
+      if (hi < 0.0f || lo > top) continue;
+      const int64_t row_begin = lo <= 0.0f ? 0 : static_cast<int64_t>(ceilf(lo));
+      const int64_t row_end = hi >= top ? p.height - 1 : static_cast<int64_t>(floorf(hi));
+      for (int64_t row = row_begin; row <= row_end; ++row) {
+        const float py = static_cast<float>(row);
+        const float d2 = segment_dist2(px, py, x0, y0, x1, y1);
+        const float d = sqrtf(d2);
+        const float a = ramp_top - d;
+        if (!(a > 0.0f && a < 1.0f) || !(d > 0.0f)) continue;
+        if (!chosen_primitive(p, b, ch, s, j, px, py, d2, js)) continue;
+        // The nearest point of the axis, as segment_dist2 finds it.
+        const float ax = x0 - px;
+        const float ay = y0 - py;
+        const float ex = x1 - x0;
+        const float ey = y1 - y0;
+        const float ee = ex * ex + ey * ey;
+        float t = 0.0f;
+        if (ee > 0.0f) t = clamp01(-(ax * ex + ay * ey) / ee);
+        const float ny = (ay + t * ey) / d;
+        const float g = grad.at(b, ch, row, col) * dI_dd * ny;
+        g0 += static_cast<double>(g * (1.0f - t));
+        g1 += static_cast<double>(g * t);
+      }
+    }
+  }
+  slot[0] = g0;
+  slot[1] = g1;
+}
+
+// y's derivative with respect to v, lo and hi for one value (all zero where the
+// point is not drawn or y or u was clamped). Mirrors point_y.
+struct YDerivative {
+  double dv = 0.0;
+  double dlo = 0.0;
+  double dhi = 0.0;
+};
+
+TR_HD YDerivative y_derivative(double v, double lo, double hi, int64_t height, double margin,
+                               double span_h) {
+  YDerivative d;
+  if (!is_finite(v) || !is_finite(lo) || !is_finite(hi) || hi == lo) return d;
+  double num = v - lo;
+  double den = hi - lo;
+  const bool halved = !is_finite(num) || !is_finite(den);
+  if (halved) {
+    num = v * 0.5 - lo * 0.5;
+    den = hi * 0.5 - lo * 0.5;
+  }
+  const double u = num / den;
+  const double u_max = kMaxRelativeValue;
+  if (!(u <= u_max && u >= -u_max)) return d;
+  const double y = margin + (1.0 - u) * span_h;
+  const double far = kFarPixels;
+  if (!(y >= -far && y <= static_cast<double>(height - 1) + far)) return d;
+  // k = span_h / (hi - lo), through the halves where hi - lo overflows.
+  const double k = halved ? (span_h * 0.5) / den : span_h / den;
+  d.dv = -k;
+  d.dlo = k * (1.0 - u);
+  d.dhi = k * u;
+  return d;
+}
+
+// d loss / d y of point l of series s: from the primitive it starts (slot 0) and
+// the segment that ends at it (slot 1 of l - 1).
+TR_HD double point_y_grad(const LineParams& p, const double* prim, int64_t l) {
+  double g = prim[l * 2];
+  if (l > 0) g += prim[(l - 1) * 2 + 1];
+  return g;
+}
+
+// Pass 2, item b: every value's gradient in image b, and its value ranges'.
+template <typename T>
+TR_HD void line_chain_body(const LineParams& p, const SeriesView<T>& in,
+                           const LineGradBuffers& out, int64_t b) {
+  const double span_h = p.span_h();
+  for (int64_t g = 0; g < p.groups(); ++g) {
+    const int64_t s0 = p.group_begin(g);
+    const int64_t s1 = p.group_end(g);
+    double lo = INFINITY;
+    double hi = -INFINITY;
+    int64_t n_lo = 0;
+    int64_t n_hi = 0;
+    double* range_out = nullptr;
+    if (p.value_range != nullptr) {
+      const int64_t at = b * p.range_stride_b + g * p.range_stride_g;
+      lo = p.value_range[at];
+      hi = p.value_range[at + 1];
+      range_out = out.range_grad == nullptr ? nullptr : out.range_grad + at;
+    } else {
+      for (int64_t s = s0; s < s1; ++s) {
+        for (int64_t l = 0; l < p.length; ++l) {
+          const double v = in.at(b, s, l);
+          if (!is_finite(v)) continue;
+          if (v < lo) { lo = v; n_lo = 0; }
+          if (v > hi) { hi = v; n_hi = 0; }
+          n_lo += v == lo ? 1 : 0;
+          n_hi += v == hi ? 1 : 0;
+        }
+      }
+    }
+    // Direct terms, and the sums that flow to lo and hi.
+    double g_lo = 0.0;
+    double g_hi = 0.0;
+    for (int64_t s = s0; s < s1; ++s) {
+      const double* prim = out.primitive_grad + (b * p.num_series + s) * p.length * 2;
+      double* gv = out.series_grad + (b * p.num_series + s) * p.length;
+      for (int64_t l = 0; l < p.length; ++l) {
+        const double gy = point_y_grad(p, prim, l);
+        const YDerivative d = y_derivative(in.at(b, s, l), lo, hi, p.height, p.margin, span_h);
+        gv[l] = gy * d.dv;
+        g_lo += gy * d.dlo;
+        g_hi += gy * d.dhi;
+      }
+    }
+    if (range_out != nullptr) {
+      // A [B, 2] range in channel mode is shared by every group: summed in order.
+      range_out[0] += g_lo;
+      range_out[1] += g_hi;
+    } else if (p.value_range == nullptr && (g_lo != 0.0 || g_hi != 0.0)) {
+      // The min and max share their gradient evenly among the values equal to them.
+      const double share_lo = g_lo / static_cast<double>(n_lo);
+      const double share_hi = g_hi / static_cast<double>(n_hi);
+      for (int64_t s = s0; s < s1; ++s) {
+        double* gv = out.series_grad + (b * p.num_series + s) * p.length;
+        for (int64_t l = 0; l < p.length; ++l) {
+          const double v = in.at(b, s, l);
+          if (v == lo) gv[l] += share_lo;
+          if (v == hi) gv[l] += share_hi;
+        }
+      }
+    }
+  }
+}
+
+// The per-item functors of both passes, for the CPU loops and CUDA's launch_items.
+template <typename G>
+struct LinePrimitiveGradItem {
+  LineParams p;
+  PlaneView<G> grad;
+  LineGradBuffers out;
+  TR_HD void operator()(int64_t i) const {
+    const int64_t j = i % p.length;
+    const int64_t bs = i / p.length;
+    line_primitive_grad_body(p, grad, out, bs / p.num_series, bs % p.num_series, j);
+  }
+};
+
+template <typename T>
+struct LineChainItem {
+  LineParams p;
+  SeriesView<T> in;
+  LineGradBuffers out;
+  TR_HD void operator()(int64_t b) const {
+    line_chain_body(p, in, out, b);
+  }
+};
+
+}  // namespace kernels
+}  // namespace torch_render
