@@ -161,7 +161,7 @@ TR_HD YDerivative y_derivative(double v, double lo, double hi, int64_t height, d
 
 // d loss / d y of point l of series s: from the primitive it starts (slot 0) and
 // the segment that ends at it (slot 1 of l - 1).
-TR_HD double point_y_grad(const LineParams& p, const double* prim, int64_t l) {
+TR_HD double point_y_grad(const double* prim, int64_t l) {
   double g = prim[l * 2];
   if (l > 0) g += prim[(l - 1) * 2 + 1];
   return g;
@@ -204,7 +204,7 @@ TR_HD void line_chain_body(const LineParams& p, const SeriesView<T>& in,
       const double* prim = out.primitive_grad + (b * p.num_series + s) * p.length * 2;
       double* gv = out.series_grad + (b * p.num_series + s) * p.length;
       for (int64_t l = 0; l < p.length; ++l) {
-        const double gy = point_y_grad(p, prim, l);
+        const double gy = point_y_grad(prim, l);
         const YDerivative d = y_derivative(in.at(b, s, l), lo, hi, p.height, p.margin, span_h);
         gv[l] = gy * d.dv;
         g_lo += gy * d.dlo;
@@ -253,6 +253,26 @@ struct LineChainItem {
     line_chain_body(p, in, out, b);
   }
 };
+
+// Items of the two passes.
+inline int64_t line_primitive_items(const LineParams& p) {
+  return p.batch * p.num_series * p.length;
+}
+
+// The whole backward on one thread, item after item (tests, tools): the forward's
+// points pass, then both gradient passes. out.range_grad must be zeroed.
+template <typename T, typename G>
+void render_line_backward_serial(const LineParams& p, const SeriesView<T>& in,
+                                 const PlaneView<G>& grad, const LineGradBuffers& out) {
+  for (int64_t l = 0; l < p.length; ++l) line_x_body(p, l);
+  for (int64_t b = 0; b < p.batch; ++b) {
+    for (int64_t g = 0; g < p.groups(); ++g) line_points_body(p, in, b, g);
+  }
+  const LinePrimitiveGradItem<G> primitives{p, grad, out};
+  for (int64_t i = 0; i < line_primitive_items(p); ++i) primitives(i);
+  const LineChainItem<T> chain{p, in, out};
+  for (int64_t b = 0; b < p.batch; ++b) chain(b);
+}
 
 }  // namespace kernels
 }  // namespace torch_render

@@ -35,7 +35,7 @@ void render_line_backward_cpu(LinePlan& plan, const at::Tensor& grad, const at::
         {grad.const_data_ptr<scalar_t>(), grad.stride(0), grad.stride(1), grad.stride(2),
          grad.stride(3)},
         out};
-    at::parallel_for(0, p.batch * p.num_series * p.length, kPrimitiveGrain,
+    at::parallel_for(0, kernels::line_primitive_items(p), kPrimitiveGrain,
                      [&](int64_t begin, int64_t end) {
                        for (int64_t i = begin; i < end; ++i) item(i);
                      });
