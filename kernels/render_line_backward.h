@@ -43,12 +43,16 @@ struct LineGradBuffers {
   double* range_grad = nullptr;      // laid out as LineParams::value_range, zeroed; or null
 };
 
-// Whether primitive (s, j) is the one the forward took for pixel (col, row) of
-// image b: no candidate of the column (in the forward's order: series, then
-// point) is nearer, nor as near and earlier. dist2 is (s, j)'s own.
-TR_HD bool chosen_primitive(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
-                            float px, float py, float dist2, const IndexRange& js) {
+// The share of pixel (col, row) of image b's gradient that goes to primitive
+// (s, j), whose squared distance is dist2: 0 when another candidate of the column
+// (the forward's candidates) is nearer, else 1 / (number of candidates this near).
+// The forward's value depends only on the minimum distance; like torch.amin, its
+// gradient is shared evenly among the primitives that attain it (symmetric peaks
+// make such ties on every row below them).
+TR_HD float nearest_share(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
+                          float px, float py, float dist2, const IndexRange& js) {
   const float reach = p.reach();
+  int ties = 1;
   for (int64_t s2 = p.group_begin(ch); s2 < p.group_end(ch); ++s2) {
     const float* ys = p.ys + (b * p.num_series + s2) * p.length;
     for (int64_t j2 = js.lo; j2 <= js.hi; ++j2) {
@@ -59,15 +63,16 @@ TR_HD bool chosen_primitive(const LineParams& p, int64_t b, int64_t ch, int64_t 
         continue;
       }
       const float d2 = segment_dist2(px, py, x0, y0, x1, y1);
-      const bool earlier = s2 < s || (s2 == s && j2 < j);
-      if (d2 < dist2 || (earlier && d2 == dist2)) return false;
+      if (d2 < dist2) return 0.0f;
+      ties += d2 == dist2 ? 1 : 0;
     }
   }
-  return true;
+  return 1.0f / static_cast<float>(ties);
 }
 
 // Pass 1, item (b, s, j): d loss / d y of the primitive's two end points, summed
-// over its pixels column by column, top to bottom. Only antialiased pixels
+// over its pixels column by column, top to bottom (those where it is the nearest
+// primitive, with its share of ties). Only antialiased pixels
 // strictly inside the coverage ramp (0 < h + 0.5 - d < 1) have a gradient:
 // dI/dd = -(foreground - background), and d moves with the end points as
 // (1 - t, t) * (Q - P) / d, Q the nearest point of the axis (t its parameter).
@@ -106,7 +111,8 @@ TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& gra
         const float d = sqrtf(d2);
         const float a = ramp_top - d;
         if (!(a > 0.0f && a < 1.0f) || !(d > 0.0f)) continue;
-        if (!chosen_primitive(p, b, ch, s, j, px, py, d2, js)) continue;
+        const float share = nearest_share(p, b, ch, s, j, px, py, d2, js);
+        if (share == 0.0f) continue;
         // The nearest point of the axis, as segment_dist2 finds it.
         const float ax = x0 - px;
         const float ay = y0 - py;
@@ -116,7 +122,7 @@ TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& gra
         float t = 0.0f;
         if (ee > 0.0f) t = clamp01(-(ax * ex + ay * ey) / ee);
         const float ny = (ay + t * ey) / d;
-        const float g = grad.at(b, ch, row, col) * dI_dd * ny;
+        const float g = grad.at(b, ch, row, col) * dI_dd * ny * share;
         g0 += static_cast<double>(g * (1.0f - t));
         g1 += static_cast<double>(g * t);
       }

@@ -615,35 +615,35 @@ def test_out_form_bumps_the_version_counter():
     assert torch.equal(frozen, render_line(_x(2, 10) * 2, 4, 5, line_width=1.0))
 
 
-# ------------------------------------------------------------ autograd (no gradients yet)
-
-
-GRADIENTS_MSG = "render_line: gradients are not implemented yet"
+# ------------------------------------------------------------ autograd
+# (the values of the gradients: tests/test_gradients.py)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("name", ["series", "value_range"])
-def test_backward_raises_until_gradients_exist(dtype, name):
-    # Before: the output had a grad_fn, backward gave no gradient and only warned.
+def test_backward_gives_gradients(dtype, name):
+    # Before issue 14: backward raised NotImplementedError ("gradients are not
+    # implemented yet"); before that, it gave no gradient and only warned.
     x, vr = _x(2, 10).double(), torch.tensor([[-5.0, 5.0], [-4.0, 6.0]])
     inputs = {"series": x, "value_range": vr}
     leaf = inputs[name] = inputs[name].clone().requires_grad_()
     img = render_line(inputs["series"], 6, 7, value_range=inputs["value_range"], dtype=dtype)
     assert img.requires_grad and img.grad_fn is not None
     assert torch.equal(img.detach(), render_line(x, 6, 7, value_range=vr, dtype=dtype))
-    with pytest.raises(NotImplementedError, match="^" + re.escape(GRADIENTS_MSG)):
-        img.float().sum().backward()
-    with pytest.raises(NotImplementedError, match="^" + re.escape(GRADIENTS_MSG)):
-        torch.autograd.grad(img.float().sum(), leaf)
+    (grad,) = torch.autograd.grad((img.float() * torch.linspace(-1, 1, 42).view(6, 7)).sum(), leaf)
+    assert grad.shape == leaf.shape and grad.dtype == leaf.dtype
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0
     assert leaf.grad is None
 
 
-def test_backward_raises_through_the_op_and_line_chart():
+def test_backward_through_the_op_and_line_chart():
     x = _x(2, 3, 10).requires_grad_()
-    for img in (OP(x, 6, 7, channels=True), LineChart(6, 7)(x), LineChart(6, 7, batched=False)(x[0])):
+    grads = []
+    for img in (OP(x, 6, 7, channels=True), LineChart(6, 7, channels=True)(x)):
         assert img.requires_grad
-        with pytest.raises(NotImplementedError, match="^" + re.escape(GRADIENTS_MSG)):
-            img.sum().backward()
+        (g,) = torch.autograd.grad((img * torch.arange(42.0).view(6, 7)).sum(), x)
+        grads.append(g)
+    assert torch.equal(grads[0], grads[1]) and grads[0].abs().sum() > 0
 
 
 def test_no_graph_without_grad():

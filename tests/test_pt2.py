@@ -89,19 +89,12 @@ def _requires_grad(args, kwargs):
 
 @pytest.mark.parametrize("args, kwargs", SAMPLES[:5], ids=SAMPLE_IDS[:5])
 def test_opcheck_functional_requires_grad(args, kwargs):
-    # With an input that requires grad: the schema, the Autograd registration (a kernel
-    # at the Autograd key, not the fallback) and the fake kernel. Not
-    # test_aot_dispatch_dynamic: it runs backward, which raises until render_line has
-    # gradients (test_aot_dispatch_backward_raises).
+    # With an input that requires grad, every test_util: the Autograd registration (a
+    # kernel at the Autograd key, not the fallback), the fake kernels of the op and of
+    # its backward, and test_aot_dispatch_dynamic, which compares the gradients of the
+    # graph AOTAutograd traces with eager's (tests/test_gradients.py checks their values).
     args, kwargs = _requires_grad(args, kwargs)
-    torch.library.opcheck(OP.default, args, kwargs,
-                          test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
-
-
-def test_aot_dispatch_backward_raises():
-    args, kwargs = _requires_grad(*SAMPLES[0])
-    with pytest.raises(Exception, match="render_line: gradients are not implemented yet"):
-        torch.library.opcheck(OP.default, args, kwargs, test_utils="test_aot_dispatch_dynamic")
+    torch.library.opcheck(OP.default, args, kwargs)
 
 
 # ----------------------------------------------------------------- torch.compile
