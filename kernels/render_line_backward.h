@@ -43,12 +43,61 @@ struct LineGradBuffers {
   double* range_grad = nullptr;      // laid out as LineParams::value_range, zeroed; or null
 };
 
-// The share of pixel (col, row) of image b's gradient that goes to primitive
-// (s, j), whose squared distance is dist2: 0 when another candidate of the column
-// (the forward's candidates) is nearer, else 1 / (number of candidates this near).
-// The forward's value depends only on the minimum distance; like torch.amin, its
-// gradient is shared evenly among the primitives that attain it (symmetric peaks
-// make such ties on every row below them).
+// The other primitives that the forward tests in one column (the candidates of
+// its minimum distance), with their rows there. Gathered once per column, so each
+// pixel only measures distances.
+struct ColumnCandidate {
+  float x0, y0, x1, y1;
+  float row_lo, row_hi;
+};
+constexpr int kColumnCandidates = 16;
+// Rows of a column handled together by line_primitive_grad_body.
+constexpr int64_t kGradRowChunk = 32;
+
+// Fills `out` with the candidates of column px of image b, channel ch, other than
+// (s, j), that can reach a row in [row_begin, row_end], in the forward's order
+// (series, then point); returns how many, or -1 when there are more than
+// kColumnCandidates (then nearest_share measures them all per pixel).
+TR_HD int column_candidates(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
+                            float px, float row_begin, float row_end, const IndexRange& js,
+                            ColumnCandidate* out) {
+  const float reach = p.reach();
+  int n = 0;
+  for (int64_t s2 = p.group_begin(ch); s2 < p.group_end(ch); ++s2) {
+    const float* ys = p.ys + (b * p.num_series + s2) * p.length;
+    for (int64_t j2 = js.lo; j2 <= js.hi; ++j2) {
+      if (s2 == s && j2 == j) continue;
+      ColumnCandidate c;
+      if (!primitive_at(p.xs, ys, j2, p.length, &c.x0, &c.y0, &c.x1, &c.y1) ||
+          !segment_rows(px, reach, c.x0, c.y0, c.x1, c.y1, &c.row_lo, &c.row_hi) ||
+          c.row_hi < row_begin || c.row_lo > row_end) {
+        continue;
+      }
+      if (n == kColumnCandidates) return -1;
+      out[n++] = c;
+    }
+  }
+  return n;
+}
+
+// The share of a pixel's gradient that goes to the primitive at squared distance
+// dist2 from it: 0 when a candidate that the forward tests at this pixel is
+// nearer, else 1 / (number of primitives this near). The forward's value depends
+// only on the minimum distance; like torch.amin, its gradient is shared evenly
+// among the primitives that attain it (symmetric peaks make such ties).
+TR_HD float nearest_share(const ColumnCandidate* c, int n, float px, float py, float dist2) {
+  int ties = 1;
+  for (int k = 0; k < n; ++k) {
+    if (!(c[k].row_lo <= py && py <= c[k].row_hi)) continue;
+    const float d2 = segment_dist2(px, py, c[k].x0, c[k].y0, c[k].x1, c[k].y1);
+    if (d2 < dist2) return 0.0f;
+    ties += d2 == dist2 ? 1 : 0;
+  }
+  return 1.0f / static_cast<float>(ties);
+}
+
+// The same without the gathered list (columns with many candidates): measures
+// every candidate of the column, in the forward's order.
 TR_HD float nearest_share(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
                           float px, float py, float dist2, const IndexRange& js) {
   const float reach = p.reach();
@@ -57,14 +106,14 @@ TR_HD float nearest_share(const LineParams& p, int64_t b, int64_t ch, int64_t s,
     const float* ys = p.ys + (b * p.num_series + s2) * p.length;
     for (int64_t j2 = js.lo; j2 <= js.hi; ++j2) {
       if (s2 == s && j2 == j) continue;
-      float x0, y0, x1, y1, lo, hi;
-      if (!primitive_at(p.xs, ys, j2, p.length, &x0, &y0, &x1, &y1) ||
-          !segment_rows(px, reach, x0, y0, x1, y1, &lo, &hi) || !(lo <= py && py <= hi)) {
+      ColumnCandidate c;
+      if (!primitive_at(p.xs, ys, j2, p.length, &c.x0, &c.y0, &c.x1, &c.y1) ||
+          !segment_rows(px, reach, c.x0, c.y0, c.x1, c.y1, &c.row_lo, &c.row_hi)) {
         continue;
       }
-      const float d2 = segment_dist2(px, py, x0, y0, x1, y1);
-      if (d2 < dist2) return 0.0f;
-      ties += d2 == dist2 ? 1 : 0;
+      const float share = nearest_share(&c, 1, px, py, dist2);
+      if (share == 0.0f) return 0.0f;
+      ties += share < 1.0f ? 1 : 0;
     }
   }
   return 1.0f / static_cast<float>(ties);
@@ -72,10 +121,10 @@ TR_HD float nearest_share(const LineParams& p, int64_t b, int64_t ch, int64_t s,
 
 // Pass 1, item (b, s, j): d loss / d y of the primitive's two end points, summed
 // over its pixels column by column, top to bottom (those where it is the nearest
-// primitive, with its share of ties). Only antialiased pixels
-// strictly inside the coverage ramp (0 < h + 0.5 - d < 1) have a gradient:
-// dI/dd = -(foreground - background), and d moves with the end points as
-// (1 - t, t) * (Q - P) / d, Q the nearest point of the axis (t its parameter).
+// primitive, with its share of ties). Only antialiased pixels strictly inside the
+// coverage ramp (0 < h + 0.5 - d < 1) have a gradient: dI/dd = -(foreground -
+// background), and d moves with the end points as (1 - t, t) * (Q - P) / d, Q the
+// nearest point of the axis (t its parameter).
 template <typename G>
 TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& grad,
                                     const LineGradBuffers& out, int64_t b, int64_t s, int64_t j) {
@@ -89,42 +138,69 @@ TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& gra
     const float reach = p.reach();
     const float ramp_top = p.half_width + 0.5f;
     const float dI_dd = -(p.foreground - p.background);
+    const float ex = x1 - x0;
+    const float ey = y1 - y0;
+    const float ee = ex * ex + ey * ey;
     const float slack = cull_slack(fabsf(x0) + fabsf(x1));
     const float c_lo = floorf(min_f(x0, x1) - reach - slack);
     const float c_hi = ceilf(max_f(x0, x1) + reach + slack);
     const int64_t col_begin = c_lo < 0.0f ? 0 : static_cast<int64_t>(c_lo);
     const int64_t col_end = c_hi > static_cast<float>(p.width - 1) ? p.width - 1
                                                                    : static_cast<int64_t>(c_hi);
+    const float top = static_cast<float>(p.height - 1);
+    ColumnCandidate cands[kColumnCandidates];
     for (int64_t col = col_begin; col <= col_end; ++col) {
       const IndexRange js = column_range(p, col);
       if (j < js.lo || j > js.hi) continue;  // the forward does not test it here
       const float px = static_cast<float>(col);
       float lo, hi;
       if (!segment_rows(px, reach, x0, y0, x1, y1, &lo, &hi)) continue;
-      const float top = static_cast<float>(p.height - 1);
       if (hi < 0.0f || lo > top) continue;
       const int64_t row_begin = lo <= 0.0f ? 0 : static_cast<int64_t>(ceilf(lo));
       const int64_t row_end = hi >= top ? p.height - 1 : static_cast<int64_t>(floorf(hi));
-      for (int64_t row = row_begin; row <= row_end; ++row) {
-        const float py = static_cast<float>(row);
-        const float d2 = segment_dist2(px, py, x0, y0, x1, y1);
-        const float d = sqrtf(d2);
-        const float a = ramp_top - d;
-        if (!(a > 0.0f && a < 1.0f) || !(d > 0.0f)) continue;
-        const float share = nearest_share(p, b, ch, s, j, px, py, d2, js);
-        if (share == 0.0f) continue;
-        // The nearest point of the axis, as segment_dist2 finds it.
+      const int n = column_candidates(p, b, ch, s, j, px, static_cast<float>(row_begin),
+                                      static_cast<float>(row_end), js, cands);
+      // Rows in chunks: the first loops give each pixel's contribution as if the
+      // primitive were its only nearest one (no branches); the next applies the
+      // share of the pixels a candidate may take; the last sums in row order.
+      for (int64_t chunk = row_begin; chunk <= row_end; chunk += kGradRowChunk) {
+        const int64_t rows = row_end - chunk + 1 < kGradRowChunk ? row_end - chunk + 1
+                                                                  : kGradRowChunk;
+        float value[kGradRowChunk];
+        float along[kGradRowChunk];
+        for (int64_t k = 0; k < rows; ++k) value[k] = grad.at(b, ch, chunk + k, col) * dI_dd;
         const float ax = x0 - px;
-        const float ay = y0 - py;
-        const float ex = x1 - x0;
-        const float ey = y1 - y0;
-        const float ee = ex * ex + ey * ey;
-        float t = 0.0f;
-        if (ee > 0.0f) t = clamp01(-(ax * ex + ay * ey) / ee);
-        const float ny = (ay + t * ey) / d;
-        const float g = grad.at(b, ch, row, col) * dI_dd * ny * share;
-        g0 += static_cast<double>(g * (1.0f - t));
-        g1 += static_cast<double>(g * t);
+        const float row0 = static_cast<float>(chunk);
+        const int rows32 = static_cast<int>(rows);
+        for (int k = 0; k < rows32; ++k) {
+          // segment_dist2's operations, keeping t and the offset to the nearest point.
+          const float ay = y0 - (row0 + static_cast<float>(k));
+          const float t = ee > 0.0f ? clamp01(-(ax * ex + ay * ey) / ee) : 0.0f;
+          const float cx = ax + t * ex;
+          const float cy = ay + t * ey;
+          const float d = sqrtf(cx * cx + cy * cy);
+          const float a = ramp_top - d;
+          const bool ramp = a > 0.0f && a < 1.0f && d > 0.0f;
+          value[k] = ramp ? value[k] * (cy / d) : 0.0f;
+          along[k] = t;
+        }
+        if (n != 0) {
+          for (int64_t k = 0; k < rows; ++k) {
+            if (value[k] == 0.0f) continue;
+            const float py = static_cast<float>(chunk + k);
+            const float ax = x0 - px;
+            const float ay = y0 - py;
+            const float cx = ax + along[k] * ex;
+            const float cy = ay + along[k] * ey;
+            const float d2 = cx * cx + cy * cy;
+            value[k] *= n > 0 ? nearest_share(cands, n, px, py, d2)
+                              : nearest_share(p, b, ch, s, j, px, py, d2, js);
+          }
+        }
+        for (int64_t k = 0; k < rows; ++k) {
+          g0 += static_cast<double>(value[k] * (1.0f - along[k]));
+          g1 += static_cast<double>(value[k] * along[k]);
+        }
       }
     }
   }

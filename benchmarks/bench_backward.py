@@ -1,0 +1,154 @@
+"""Cost of render_line's backward next to its forward, in the same run (issue 14:
+the backward of a batch costs at most 2x its forward, at 224x224 and 500x800).
+
+    python benchmarks/bench_backward.py              # one thread and all threads, CPU (+ CUDA when present)
+    python benchmarks/bench_backward.py --quick      # smoke run
+
+Real BTC/USDT windows of 100 one-minute closes (../shared/data, else the seeded
+generator), 3-px antialiased float32 lines. For each size and thread count, the
+median of --repeats measurements of:
+
+- forward: render_line(series, H, W) with no gradient (what a DataLoader transform does);
+- forward+graph: the same with series.requires_grad (the autograd bookkeeping);
+- backward: the op's backward alone, torch.ops.torch_render.render_line_backward,
+  on the incoming gradient of a weighted-sum loss (what loss.backward() runs);
+- forward+backward: the whole training step through the renderer.
+
+It prints images/s and the ratio backward / forward (target <= 2), and PASS/MISS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import torch_render
+from torch_render.data import load_klines, windows
+from torch_render.synthetic import synthetic_closes
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+TARGET = 2.0
+
+
+def load_series(batch: int) -> tuple[torch.Tensor, str]:
+    files = sorted(DATA.glob("*.csv.gz"))
+    if files:
+        closes = load_klines(str(files[0])).close
+        w = windows(closes, 100, max(1, (closes.shape[0] - 100) // batch))[:batch]
+        return w.contiguous(), files[0].name
+    return synthetic_closes(batch, 100, seed=0), "synthetic"
+
+
+def timed(fn, device: torch.device, min_time: float, repeats: int) -> float:
+    """Median seconds per call over `repeats` measurements of >= min_time each."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    fn()
+    sync()
+    results = []
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            sync()
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        results.append(elapsed / n)
+    return statistics.median(results)
+
+
+def measure(series: torch.Tensor, height: int, width: int, min_time: float, repeats: int) -> dict:
+    weights = torch.rand(series.shape[0], 1, height, width, device=series.device,
+                         generator=torch.Generator(series.device).manual_seed(0))
+    leaf = series.clone().requires_grad_()
+    backward = torch.ops.torch_render.render_line_backward
+
+    def forward():
+        with torch.no_grad():
+            torch_render.render_line(series, height, width)
+
+    def forward_graph():
+        torch_render.render_line(leaf, height, width)
+
+    def backward_only():
+        backward(weights, series, height, width, 3.0, True, 0.0, None, False, 1.0, 0.0)
+
+    def step():
+        leaf.grad = None
+        (torch_render.render_line(leaf, height, width) * weights).sum().backward()
+
+    times = {name: timed(fn, series.device, min_time, repeats)
+             for name, fn in [("forward", forward), ("forward+graph", forward_graph),
+                              ("backward", backward_only), ("forward+backward", step)]}
+    return times
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny batches, short measurements")
+    parser.add_argument("--sizes", default="224x224,500x800")
+    parser.add_argument("--threads", default="1,all")
+    parser.add_argument("--min-time", type=float, default=0.5)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    if args.quick:
+        args.min_time, args.repeats = 0.02, 1
+    batch_for = {(224, 224): 32, (500, 800): 4}
+    all_threads = torch.get_num_threads()
+    print(f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    devices = [torch.device("cpu")]
+    if torch.cuda.is_available() and torch_render.cuda_built():
+        devices.append(torch.device("cuda"))
+        print(f"GPU: {torch.cuda.get_device_name()}")
+    rows = []
+    for device in devices:
+        for threads in (args.threads.split(",") if device.type == "cpu" else ["-"]):
+            if device.type == "cpu":
+                torch.set_num_threads(all_threads if threads == "all" else int(threads))
+            for height, width in sizes:
+                batch = 2 if args.quick else batch_for.get((height, width), 16)
+                if device.type == "cuda":
+                    batch *= 64
+                series, source = load_series(batch)
+                t = measure(series.to(device), height, width, args.min_time, args.repeats)
+                rows.append((device.type, str(torch.get_num_threads()) if device.type == "cpu" else "-",
+                             f"{height}x{width}", batch, t))
+    torch.set_num_threads(all_threads)
+    print(f"data: {source}; median of {args.repeats} x >= {args.min_time} s; images/s (higher is better)")
+    head = f"{'device':6} {'thr':>3} {'size':>8} {'B':>4} {'forward':>10} {'fwd+graph':>10} " \
+           f"{'backward':>10} {'fwd+bwd':>10} {'bwd/fwd':>8}  target <= {TARGET:g}"
+    print(head)
+    failed = False
+    for device, threads, size, batch, t in rows:
+        ratio = t["backward"] / t["forward"]
+        ok = ratio <= TARGET
+        failed |= not ok
+        ips = {k: batch / v for k, v in t.items()}
+        print(f"{device:6} {threads:>3} {size:>8} {batch:>4} {ips['forward']:10.1f} {ips['forward+graph']:10.1f} "
+              f"{ips['backward']:10.1f} {ips['forward+backward']:10.1f} {ratio:8.2f}  {'PASS' if ok else 'MISS'}")
+    return 0 if args.quick or not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
