@@ -119,6 +119,26 @@ TR_HD float nearest_share(const LineParams& p, int64_t b, int64_t ch, int64_t s,
   return 1.0f / static_cast<float>(ties);
 }
 
+// Rows row0, row0 + 1, ... of one column (ax = x0 - column): value[k], the
+// incoming gradient times dI/dd on entry, becomes the pixel's contribution when
+// it lies strictly inside the coverage ramp (0 otherwise), as if the primitive
+// were its only nearest one; along[k] is t. segment_dist2's operations, so d is
+// the forward's. No branches.
+TR_HD void ramp_contributions(float ax, float y0, float row0, float ex, float ey, float ee,
+                              float ramp_top, int rows, float* value, float* along) {
+  for (int k = 0; k < rows; ++k) {
+    const float ay = y0 - (row0 + static_cast<float>(k));
+    const float t = ee > 0.0f ? clamp01(-(ax * ex + ay * ey) / ee) : 0.0f;
+    const float cx = ax + t * ex;
+    const float cy = ay + t * ey;
+    const float d = sqrtf(cx * cx + cy * cy);
+    const float a = ramp_top - d;
+    const bool ramp = a > 0.0f && a < 1.0f && d > 0.0f;
+    value[k] = ramp ? value[k] * (cy / d) : 0.0f;
+    along[k] = t;
+  }
+}
+
 // Pass 1, item (b, s, j): d loss / d y of the primitive's two end points, summed
 // over its pixels column by column, top to bottom (those where it is the nearest
 // primitive, with its share of ties). Only antialiased pixels strictly inside the
@@ -169,21 +189,8 @@ TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& gra
         float value[kGradRowChunk];
         float along[kGradRowChunk];
         for (int64_t k = 0; k < rows; ++k) value[k] = grad.at(b, ch, chunk + k, col) * dI_dd;
-        const float ax = x0 - px;
-        const float row0 = static_cast<float>(chunk);
-        const int rows32 = static_cast<int>(rows);
-        for (int k = 0; k < rows32; ++k) {
-          // segment_dist2's operations, keeping t and the offset to the nearest point.
-          const float ay = y0 - (row0 + static_cast<float>(k));
-          const float t = ee > 0.0f ? clamp01(-(ax * ex + ay * ey) / ee) : 0.0f;
-          const float cx = ax + t * ex;
-          const float cy = ay + t * ey;
-          const float d = sqrtf(cx * cx + cy * cy);
-          const float a = ramp_top - d;
-          const bool ramp = a > 0.0f && a < 1.0f && d > 0.0f;
-          value[k] = ramp ? value[k] * (cy / d) : 0.0f;
-          along[k] = t;
-        }
+        ramp_contributions(x0 - px, y0, static_cast<float>(chunk), ex, ey, ee, ramp_top,
+                           static_cast<int>(rows), value, along);
         if (n != 0) {
           for (int64_t k = 0; k < rows; ++k) {
             if (value[k] == 0.0f) continue;

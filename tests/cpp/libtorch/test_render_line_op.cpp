@@ -1,7 +1,8 @@
 // torch_render::render_line through the LibTorch dispatcher, as a C++ user of the
 // library calls it (no Python, no TorchScript): the registered CPU kernel against
 // the torch-free serial kernel, the out= form, output dtypes, strided inputs,
-// thread-count independence and the argument errors.
+// thread-count independence, the argument errors, and gradients through autograd
+// (against the serial backward kernel).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -25,7 +26,9 @@
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>
+#include <torch/csrc/autograd/autograd.h>
 
+#include "kernels/render_line_backward.h"
 #include "kernels/render_line_cpu.h"
 
 namespace torch_render {
@@ -71,10 +74,11 @@ void render_line_out(const at::Tensor& series, int64_t height, int64_t width, co
           o.background, o.foreground, out);
 }
 
-// The torch-free serial kernel on the same (possibly strided) input: the reference.
-template <typename T, typename OutT>
-at::Tensor reference(const at::Tensor& series, int64_t height, int64_t width, const Options& o) {
-  const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
+// The kernel parameters of a call, as plan_render_line makes them (workspace
+// pointers into xs and ys; `range` holds the float64 value ranges).
+kernels::LineParams line_params(const at::Tensor& s3, int64_t height, int64_t width,
+                                const Options& o, at::Tensor& range, std::vector<float>& xs,
+                                std::vector<float>& ys) {
   kernels::LineParams p;
   p.batch = s3.size(0);
   p.num_series = s3.size(1);
@@ -87,16 +91,26 @@ at::Tensor reference(const at::Tensor& series, int64_t height, int64_t width, co
   p.margin = o.margin;
   p.background = static_cast<float>(o.background) + 0.0f;
   p.foreground = static_cast<float>(o.foreground);
-  at::Tensor range;
   if (o.value_range.has_value()) {
     range = o.value_range->to(at::kDouble).contiguous();
     p.value_range = range.const_data_ptr<double>();
     p.range_stride_b = range.dim() == 2 ? 2 : p.num_series * 2;
     p.range_stride_g = range.dim() == 2 ? 0 : 2;
   }
-  std::vector<float> xs(p.length), ys(p.batch * p.num_series * p.length);
+  xs.resize(p.length);
+  ys.resize(p.batch * p.num_series * p.length);
   p.xs = xs.data();
   p.ys = ys.data();
+  return p;
+}
+
+// The torch-free serial kernel on the same (possibly strided) input: the reference.
+template <typename T, typename OutT>
+at::Tensor reference(const at::Tensor& series, int64_t height, int64_t width, const Options& o) {
+  const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
+  at::Tensor range;
+  std::vector<float> xs, ys;
+  const kernels::LineParams p = line_params(s3, height, width, o, range, xs, ys);
   std::vector<kernels::CpuPrimitive> primitives(kernels::cpu_scratch_primitives(p));
   const int64_t C = o.channels ? p.num_series : 1;
   at::Tensor out = at::empty({p.batch, C, height, width},
@@ -106,6 +120,26 @@ at::Tensor reference(const at::Tensor& series, int64_t height, int64_t width, co
   kernels::render_line_cpu_serial(p, in, out.mutable_data_ptr<OutT>(),
                                   kernels::CpuScratch{primitives.data()});
   return out;
+}
+
+// The torch-free serial backward: d sum(weights * image) / d series (float32
+// series and weights), as float64 [B, S, L].
+at::Tensor reference_grad(const at::Tensor& series, int64_t height, int64_t width,
+                          const Options& o, const at::Tensor& weights) {
+  const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
+  at::Tensor range;
+  std::vector<float> xs, ys;
+  const kernels::LineParams p = line_params(s3, height, width, o, range, xs, ys);
+  const at::Tensor w = weights.contiguous();
+  std::vector<double> primitive(p.batch * p.num_series * p.length * 2);
+  at::Tensor grad = at::empty({p.batch, p.num_series, p.length}, at::kDouble);
+  const kernels::SeriesView<float> in{s3.const_data_ptr<float>(), s3.stride(0), s3.stride(1),
+                                      s3.stride(2)};
+  const kernels::PlaneView<float> g{w.const_data_ptr<float>(), w.stride(0), w.stride(1),
+                                    w.stride(2), w.stride(3)};
+  kernels::render_line_backward_serial(
+      p, in, g, kernels::LineGradBuffers{primitive.data(), grad.mutable_data_ptr<double>(), nullptr});
+  return grad;
 }
 
 bool same_bits(const at::Tensor& a, const at::Tensor& b) {
@@ -368,15 +402,86 @@ TEST_F(RenderLineOp, OutFormHasNoAutograd) {
   EXPECT_TRUE(same_bits(leaf.detach(), render_line(series, 8, 8)));
 }
 
-TEST_F(RenderLineOp, BackwardRaisesUntilGradientsExist) {
+// d sum(weights * render_line(series)) / d series by autograd, from C++.
+at::Tensor autograd_grad(const at::Tensor& series, int64_t height, int64_t width, const Options& o,
+                         const at::Tensor& weights) {
+  const at::Tensor leaf = series.detach().clone().set_requires_grad(true);
+  const at::Tensor img = render_line(leaf, height, width, o);
+  EXPECT_TRUE(img.requires_grad());
+  (img * weights).sum().backward();
+  return leaf.grad();
+}
+
+TEST_F(RenderLineOp, GradientsThroughAutogradMatchTheSerialKernel) {
+  const at::Tensor series = random_series(3, 2, 80);
+  for (bool channels : {false, true}) {
+    Options o;
+    o.channels = channels;
+    o.margin = 1.5;
+    const at::Tensor weights = at::rand({3, channels ? 2 : 1, 60, 90}) * 2 - 1;
+    const at::Tensor got = autograd_grad(series, 60, 90, o, weights);
+    ASSERT_TRUE(got.defined());
+    EXPECT_EQ(got.scalar_type(), at::kFloat);
+    EXPECT_TRUE(got.isfinite().all().item<bool>());
+    EXPECT_GT(got.abs().sum().item<double>(), 0.0);
+    const at::Tensor want = reference_grad(series, 60, 90, o, weights).to(at::kFloat);
+    EXPECT_TRUE(same_bits(got, want)) << "channels=" << channels;
+    // The same with one thread and with four.
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    const at::Tensor one = autograd_grad(series, 60, 90, o, weights);
+    at::set_num_threads(4);
+    const at::Tensor four = autograd_grad(series, 60, 90, o, weights);
+    at::set_num_threads(threads);
+    EXPECT_TRUE(same_bits(one, got) && same_bits(four, got));
+  }
+}
+
+TEST_F(RenderLineOp, GradientsReachTheValueRange) {
+  const at::Tensor series = random_series(2, 1, 40, 0.0).squeeze(1);
+  Options o;
+  o.value_range = at::tensor({-8.0, 9.0, -7.0, 6.0}).view({2, 2}).set_requires_grad(true);
+  const at::Tensor leaf = series.clone().set_requires_grad(true);
+  (render_line(leaf, 30, 50, o) * at::rand({2, 1, 30, 50})).sum().backward();
+  const at::Tensor g = o.value_range->grad();
+  ASSERT_TRUE(g.defined());
+  EXPECT_GT(g.abs().sum().item<double>(), 0.0);
+  // Moving the values and the range together leaves the image unchanged.
+  const at::Tensor total = leaf.grad().sum(-1) + g.sum(-1);
+  EXPECT_LT(total.abs().max().item<double>(), 1e-3 * leaf.grad().abs().sum().item<double>());
+}
+
+TEST_F(RenderLineOp, NoGraphForUint8AndNoDoubleBackward) {
   const at::Tensor series = random_series(2, 1, 10).squeeze(1).set_requires_grad(true);
-  const at::Tensor img = render_line(series, 8, 8);
-  ASSERT_TRUE(img.requires_grad());
-  expect_error<c10::NotImplementedError>([&] { img.sum().backward(); },
-                                         "render_line: gradients are not implemented yet");
   Options o;
   o.dtype = at::kByte;
   EXPECT_FALSE(render_line(series, 8, 8, o).requires_grad());
+  const at::Tensor img = render_line(series, 8, 8);
+  const auto grads = torch::autograd::grad({(img * img).sum()}, {series}, {}, true, true);
+  ASSERT_TRUE(grads[0].requires_grad());
+  expect_error<c10::NotImplementedError>([&] { grads[0].sum().backward(); },
+                                         "render_line: double backward is not supported");
+}
+
+TEST_F(RenderLineOp, CudaGradientsMatchCpuBitForBit) {
+  const auto handle =
+      c10::Dispatcher::singleton().findSchema({"torch_render::render_line_backward", ""});
+  ASSERT_TRUE(handle.has_value());
+  if (!handle->hasKernelForDispatchKey(c10::DispatchKey::CUDA)) {
+    GTEST_SKIP() << "built without the CUDA kernels (TORCH_RENDER_WITH_CUDA=OFF)";
+  }
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  const at::Tensor series = random_series(4, 3, 100);
+  const at::Device cuda(at::kCUDA);
+  for (bool channels : {false, true}) {
+    Options o;
+    o.channels = channels;
+    const at::Tensor weights = at::rand({4, channels ? 3 : 1, 70, 110});
+    const at::Tensor cpu = autograd_grad(series, 70, 110, o, weights);
+    const at::Tensor gpu = autograd_grad(series.to(cuda), 70, 110, o, weights.to(cuda));
+    ASSERT_TRUE(gpu.is_cuda());
+    EXPECT_TRUE(same_bits(gpu.cpu(), cpu)) << "channels=" << channels;
+  }
 }
 
 }  // namespace
