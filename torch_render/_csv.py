@@ -1,7 +1,8 @@
 """The CSV/zip reader under the kline readers: a file's bytes (plain, gzip or the one
 CSV of a zip archive, recognised by content), its records with 1-based line numbers,
 and the parsed columns of a kline CSV (a header naming them, or a headerless
-12-field Binance row), with the checks that every kline reader shares.
+12-field Binance row), with the checks that every kline reader shares; and the
+columns, timestamp parser and row check of ``load_klines``.
 
 ``torch_render.data.load_klines`` (all columns, rows in time order) and
 ``torch_render._klines.read_closes`` (the close column, for the command line) are
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import gzip
 import io
 import zipfile
@@ -228,3 +230,96 @@ def _check_prices(open_: Optional[float], high: Optional[float], low: Optional[f
             raise ValueError(f"high {high!r} is below {label} {value!r}")
         if low is not None and low > value:
             raise ValueError(f"low {low!r} is above {label} {value!r}")
+
+
+# --- the columns of a kline file and load_klines' row check ----------------------------
+
+_PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+# Header names accepted for the open time, in order of preference ("open_time" is
+# the header of Binance files that have one).
+_TIME_NAMES = ("timestamp", "open_time", "time", "date", "datetime")
+_KLINE_HEADER = "columns timestamp (or open_time, time, date, datetime), open, high, low, close, volume"
+
+# Integer timestamps by magnitude: below 1e11 seconds (up to year 5138), below 1e14
+# milliseconds, below 1e17 microseconds.
+_UNITS = ((10**11, "seconds", 1), (10**14, "milliseconds", 1000), (10**17, "microseconds", 1_000_000))
+
+
+class _KlineRowCheck:
+    """The row check of ``load_klines``: one timestamp unit per file, strictly
+    increasing timestamps, possible prices and a volume >= 0; with a reindex
+    ``interval``, timestamps on its grid and fewer than ``max_rows`` steps (None: no
+    bound) after the first."""
+
+    def __init__(self, interval: Optional[int] = None, max_rows: Optional[int] = None) -> None:
+        self.interval = interval
+        self.max_rows = max_rows
+        self.first: Optional[tuple[int, str, int]] = None  # (line, unit, seconds) of the first row
+        self.previous: Optional[tuple[int, int]] = None  # (line, seconds) of the last row
+
+    def __call__(self, line: int, values: list) -> None:
+        (unit, seconds), open_, high, low, close, volume = values
+        if self.first is None:
+            self.first = (line, unit, seconds)
+        elif unit != self.first[1]:
+            raise ValueError(
+                f"timestamp is in {unit} but line {self.first[0]}'s is in {self.first[1]}: "
+                "mixed timestamp units"
+            )
+        if self.previous is not None and seconds <= self.previous[1]:
+            what = "duplicate timestamp" if seconds == self.previous[1] else "timestamp not after the previous row's"
+            raise ValueError(
+                f"{what}: {seconds} (line {self.previous[0]} has {self.previous[1]}); rows must be "
+                "sorted by strictly increasing open time"
+            )
+        self.previous = (line, seconds)
+        if self.interval is not None:
+            first_line, _, first = self.first
+            steps, off = divmod(seconds - first, self.interval)
+            if off:
+                raise ValueError(
+                    f"timestamp {seconds} is not on the {self.interval}-second grid that starts at "
+                    f"{first} (line {first_line})"
+                )
+            if self.max_rows is not None and steps >= self.max_rows:
+                raise ValueError(
+                    f"reindex=True would make more than max_rows={self.max_rows} rows of "
+                    f"{self.interval} s: this row is {steps} steps after line {first_line}'s; pass a "
+                    "larger max_rows, or max_rows=None, to allow it"
+                )
+        _check_prices(open_, high, low, close)
+        if volume < 0:
+            raise ValueError(f"volume must be >= 0, got {volume!r}")
+
+
+def _timestamp(text: str) -> tuple[str, int]:
+    """(unit, unix seconds) of one timestamp; ValueError says what is wrong with it."""
+    try:
+        raw = int(text)
+    except ValueError:
+        try:
+            moment = datetime.datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise ValueError(
+                f"is not an integer (seconds, milliseconds or microseconds) or an ISO 8601 "
+                f"date-time: {text!r}"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        since = moment - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        if since.microseconds:
+            raise ValueError(f"is not a whole second: {text!r}") from None
+        return "date-time text", since.days * 86400 + since.seconds
+    for limit, unit, scale in _UNITS:
+        if abs(raw) < limit:
+            if raw % scale:
+                raise ValueError(f"is not a whole second: {text!r} (read as {unit})")
+            return unit, raw // scale
+    raise ValueError(f"is out of range (more than 17 digits): {text!r}")
+
+
+# Column -> (names accepted in a header, index in a Binance row, parser).
+_KLINE_COLUMNS: dict[str, _ColumnSpec] = {
+    "timestamp": (_TIME_NAMES, 0, _timestamp),
+    **{name: ((name,), i + 1, _float) for i, name in enumerate(_PRICE_COLUMNS)},
+}
