@@ -318,7 +318,8 @@ def test_resample_empty_and_errors(tmp_path):
         ((k, 5), {"max_rows": 0}, ValueError, "resample: max_rows must be >= 1, got 0"),
         ((unsorted, 5), {}, ValueError, "resample: klines.timestamp must be strictly increasing"),
         ((ragged, 5), {}, ValueError, r"resample: klines.volume must be a \[N\] tensor with N = 2"),
-        ((far, 1), {"max_rows": 1000}, ValueError, "resample: 1-minute bars .* would be 1000001 rows, more than max_rows=1000"),
+        ((far, 1), {"max_rows": 1000}, ValueError,
+         "resample: 1-minute bars .* would be 1000001 rows, more than max_rows=1000"),
     ]
     for args, kwargs, error, message in cases:
         with pytest.raises(error, match=message):

@@ -42,7 +42,14 @@ from typing import Callable, Optional, Sequence, Union
 import torch
 from torch.utils.data import Dataset
 
-from torch_render._csv import _KLINE_COLUMNS, _KLINE_HEADER, _PRICE_COLUMNS, KlineError, _KlineRowCheck, _read_table
+from torch_render._csv import (  # noqa: F401  (KlineError is part of this module's API)
+    _KLINE_COLUMNS,
+    _KLINE_HEADER,
+    _PRICE_COLUMNS,
+    KlineError,
+    _KlineRowCheck,
+    _read_table,
+)
 
 __all__ = [
     "KlineError",
