@@ -124,7 +124,7 @@ def _add_chart_arguments(command: argparse.ArgumentParser, *, count: int) -> Non
     command.add_argument("--device", default="cpu", help="cpu, cuda or cuda:INDEX")
     command.add_argument(
         "--seed", type=_int_in(*_SEED_RANGE), default=0,
-        help="seed of the synthetic closes, -2**63 to 2**64 - 1 (as torch.Generator.manual_seed)",
+        help="seed of the synthetic prices, -2**63 to 2**64 - 1 (as torch.Generator.manual_seed)",
     )
 
 
