@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_csv
+from conftest import loop_moving_average, shared_csv
 from torch_render.data import Klines, load_klines, moving_average, ohlc_windows, resample, windows
 
 NAN = float("nan")
@@ -95,21 +95,6 @@ def test_ohlc_windows_errors():
 
 
 # --- moving_average -------------------------------------------------------------------
-
-
-def loop_moving_average(values: list[float], n: int) -> list[float]:
-    """The trailing n-value mean by hand: NaN for the first n - 1 values and where a
-    NaN is among the n values."""
-    out = []
-    for t in range(len(values)):
-        if t < n - 1:
-            out.append(NAN)
-            continue
-        total = 0.0
-        for x in values[t - n + 1 : t + 1]:
-            total += x
-        out.append(total / n)
-    return out
 
 
 def test_moving_average_small_example():

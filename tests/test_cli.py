@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, load_closes, shared_csv
+from conftest import REPO, load_closes, loop_moving_average, shared_csv
 from torch_render._klines import read_closes
 from torch_render._png import PNG_SIGNATURE, contact_sheet, write_png
 from torch_render.synthetic import synthetic_closes
@@ -359,20 +359,6 @@ def test_out_checks(tmp_path, capsys):
 
 
 # --- --chart ohlc|candle|jkx: the images are the op's on the same windows ------------
-
-
-def loop_moving_average(closes: list[float], n: int) -> list[float]:
-    """Trailing n-value mean by hand, NaN until n values exist."""
-    out = []
-    for t in range(len(closes)):
-        if t < n - 1:
-            out.append(float("nan"))
-        else:
-            total = 0.0
-            for x in closes[t - n + 1 : t + 1]:
-                total += x
-            out.append(total / n)
-    return out
 
 
 def as_png(tmp_path, images: torch.Tensor, columns: int) -> np.ndarray:

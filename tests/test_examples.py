@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 
 import torch_render  # noqa: F401  (registers the ops the scripted model calls)
-from conftest import REPO, shared_csv
+from conftest import REPO, loop_moving_average, shared_csv
 from torch_render.data import load_klines, windows
 from torch_render.synthetic import synthetic_closes
 
@@ -126,7 +126,7 @@ def test_jkx_model_draws_the_windows_with_their_moving_average_history() -> None
     series, closes, _ = example.load_series(args)
     assert series.shape == (6, closes.numel()) and series.dtype == torch.float32
 
-    # The same minutes by hand: the file's columns (or the synthetic bars), a 20-value
+    # The same minutes by hand: the file's columns (or the synthetic bars), the 20-value
     # mean by a plain loop over the float64 closes.
     if shared_csv():
         k = load_klines(shared_csv(), reindex=True)
@@ -139,16 +139,7 @@ def test_jkx_model_draws_the_windows_with_their_moving_average_history() -> None
         ohlc, volume = synthetic_ohlcv(1, 66_000, seed=0)
         columns = [*(c.tolist() for c in ohlc[0].unbind(1)), volume[0].tolist()]
         starts = [0, 7, 1000, 30_000, 65_980]
-    close = columns[3]
-    ma = []
-    for t in range(len(close)):
-        if t < 19:
-            ma.append(float("nan"))
-        else:
-            total = 0.0
-            for x in close[t - 19 : t + 1]:
-                total += x
-            ma.append(total / 20)
+    ma = loop_moving_average(columns[3], 20)
     rows = [[[col[s + j] for j in range(20)] for col in (*columns, ma)] for s in starts]
     expected_windows = torch.tensor(rows, dtype=torch.float64).to(torch.float32)  # [B, 6, 20]
     got_windows = windows(series, 20)[starts]
