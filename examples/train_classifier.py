@@ -1,15 +1,26 @@
-"""Train a small CNN on line charts of price windows, rendered on the device per batch.
+"""Train a small CNN on chart images of price windows, rendered on the device per batch.
 
-The dataset holds only the closes: each item is a window (a view of the series, no
+The dataset holds only the prices: each item is a window (a view of the series, no
 copy) and the sign of the return over the next ``--horizon`` minutes (0 down or
-flat, 1 up). The model's first layer is ``torch_render.LineChart``, so every batch
-of windows is drawn on the training device right before the CNN sees it: no image
-is ever stored or copied to the host. The split is chronological (the last 20% of
-the windows validate), with a purge of ``length + horizon`` windows between train
-and validation so that no validation window shares a minute with a training
-window's chart or label.
+flat, 1 up). The model's first layer draws the charts, so every batch of windows
+is drawn on the training device right before the CNN sees it: no image is ever
+stored or copied to the host.
+
+- ``--chart line`` (default): line charts of ``--length`` closes
+  (``torch_render.LineChart``).
+- ``--chart jkx``: the OHLC images of Jiang, Kelly & Xiu (``torch_render.jkx_chart``):
+  ``--length`` one-minute bars (default 20: 64x60 images), a volume panel and the
+  20-bar moving average of closes, computed on the whole series so that each
+  window's average has the 19 minutes of history before it. An item is the
+  ``[6, L]`` window of open, high, low, close, volume and moving average.
+
+The split is chronological (the last 20% of the windows validate), with a purge of
+``length + horizon`` windows (plus the moving average's 19 minutes of history for
+jkx) between train and validation so that no validation window shares a minute
+with a training window's chart or label.
 
     python examples/train_classifier.py                         # bundled BTC data, CPU
+    python examples/train_classifier.py --chart jkx             # 20-minute JKX images
     python examples/train_classifier.py --device cuda --height 500 --width 800
     torchrun --standalone --nproc-per-node 2 examples/train_classifier.py   # DDP, gloo on the CPU
 
@@ -19,7 +30,8 @@ WORLD_SIZE set) each process joins the group (gloo on the CPU, nccl on CUDA),
 draws its own share of the batches (DistributedSampler) and trains a
 DistributedDataParallel replica; rank 0 prints the summary. ``--save PATH`` writes
 the trained model as TorchScript (it draws its own input, so it takes windows of
-closes, also from C++ with LibTorch).
+closes, also from C++ with LibTorch); for ``--chart line`` only (``jkx_chart``
+does not script).
 """
 
 from __future__ import annotations
@@ -38,39 +50,73 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Subset
 
 import torch_render
-from torch_render.data import WindowDataset, load_klines
-from torch_render.synthetic import synthetic_closes
+from torch_render.data import WindowDataset, load_klines, moving_average
+from torch_render.ohlc import JKX_HEIGHTS
+from torch_render.synthetic import synthetic_closes, synthetic_ohlcv
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
 SYNTHETIC_MINUTES = 66_000  # about the length of the bundled file (46 days)
 VAL_FRACTION = 0.2
+MA_BARS = 20  # the moving average of --chart jkx
+
+
+def cnn(classes: int) -> tuple[nn.Module, nn.Module]:
+    """A small CNN (features, head) whose global average pool makes it work at any
+    image size."""
+
+    def block(cin: int, cout: int, kernel: int) -> nn.Sequential:
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, kernel, stride=2, padding=kernel // 2, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        )
+
+    features = nn.Sequential(block(1, 16, 5), block(16, 32, 3), block(32, 64, 3), block(64, 64, 3))
+    return features, nn.Linear(64, classes)
 
 
 class ChartClassifier(nn.Module):
     """Windows of closes ``[B, L]`` (any floating dtype) -> class logits ``[B, classes]``.
 
     The first layer draws the charts (``LineChart``: each window scaled to its own
-    min/max, black line on white), the rest is a small CNN whose global average
-    pool makes it work at any image size. Scriptable with ``torch.jit.script``.
+    min/max, black line on white), the rest is the small CNN of :func:`cnn`.
+    Scriptable with ``torch.jit.script``.
     """
 
     def __init__(self, height: int = 64, width: int = 96, *, line_width: float = 3.0, classes: int = 2) -> None:
         super().__init__()
         self.chart = torch_render.LineChart(height, width, line_width=line_width)
-
-        def block(cin: int, cout: int, kernel: int) -> nn.Sequential:
-            return nn.Sequential(
-                nn.Conv2d(cin, cout, kernel, stride=2, padding=kernel // 2, bias=False),
-                nn.BatchNorm2d(cout),
-                nn.ReLU(inplace=True),
-            )
-
-        self.features = nn.Sequential(block(1, 16, 5), block(16, 32, 3), block(32, 64, 3), block(64, 64, 3))
-        self.head = nn.Linear(64, classes)
+        self.features, self.head = cnn(classes)
 
     def forward(self, series: torch.Tensor) -> torch.Tensor:
         images = self.chart(series)  # [B, 1, H, W] on the device of series
+        features = self.features(images).mean(dim=(2, 3))
+        return self.head(features)
+
+
+class JKXClassifier(nn.Module):
+    """Windows ``[B, 6, L]`` of open, high, low, close, volume and moving average ->
+    class logits ``[B, classes]``.
+
+    The first step draws the JKX images with ``torch_render.jkx_chart`` on the
+    device of the windows (``[B, 1, H, 3 L]`` uint8, white bars, volume panel and
+    moving average on black; H = 64 for 20 bars), scaled to [0, 1]; the rest is the
+    small CNN of :func:`cnn`.
+    """
+
+    def __init__(self, height: int, *, classes: int = 2) -> None:
+        super().__init__()
+        self.height = height
+        self.features, self.head = cnn(classes)
+
+    def images(self, windows: torch.Tensor) -> torch.Tensor:
+        """The JKX images of a batch of windows, uint8 ``[B, 1, H, 3 L]``."""
+        ohlc = windows[:, :4].transpose(1, 2)  # [B, L, 4], a view
+        return torch_render.jkx_chart(ohlc, windows[:, 4], windows[:, 5:6], height=self.height)
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        images = self.images(windows).to(torch.float32).div_(255.0)
         features = self.features(images).mean(dim=(2, 3))
         return self.head(features)
 
@@ -98,12 +144,27 @@ def build_parser() -> argparse.ArgumentParser:
              f"the first {os.path.join(SHARED_DATA, '*.csv.gz')} if present, else "
              f"{SYNTHETIC_MINUTES} synthetic minutes",
     )
-    parser.add_argument("--synthetic", action="store_true", help="use synthetic closes even where a file is present")
-    parser.add_argument("--length", type=int, default=100, help="closes per window (chart)")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="use synthetic prices even where a file is present"
+    )
+    parser.add_argument(
+        "--chart", choices=("line", "jkx"), default="line",
+        help="line: line charts of closes; jkx: Jiang-Kelly-Xiu OHLC images with volume and a "
+             f"{MA_BARS}-bar moving average (jkx_chart)",
+    )
+    parser.add_argument(
+        "--length", type=int, help="closes (bars) per window (chart); default 100, for jkx 20"
+    )
     parser.add_argument("--horizon", type=int, default=5, help="label: sign of the return this many steps ahead")
-    parser.add_argument("--height", type=int, default=64, help="chart height in pixels (the real use: 500)")
-    parser.add_argument("--width", type=int, default=96, help="chart width in pixels (the real use: 800)")
-    parser.add_argument("--line-width", type=float, default=3.0, help="line width in pixels")
+    parser.add_argument(
+        "--height", type=int,
+        help="chart height in pixels; default 64 (the real use: 500), for jkx the preset's "
+             "(32, 64, 96 for 5, 20, 60 bars; required for other lengths)",
+    )
+    parser.add_argument(
+        "--width", type=int, help="line chart width in pixels; default 96 (the real use: 800); jkx: 3 * length"
+    )
+    parser.add_argument("--line-width", type=float, default=3.0, help="line width in pixels (line charts)")
     parser.add_argument("--batch", type=int, default=128, help="windows per batch (per process)")
     parser.add_argument("--epochs", type=int, default=1, help="passes over the training windows")
     parser.add_argument(
@@ -122,19 +183,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def load_series(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """(series, closes, source): the series the model draws, ``[T]`` closes for
+    ``--chart line`` or ``[6, T]`` open, high, low, close, volume and the MA_BARS
+    moving average of closes for jkx (float32, NaN for missing minutes), and the
+    float64 ``[T]`` closes that label the windows."""
+    if args.chart == "line":
+        closes, source = load_closes(args)
+        return closes.to(torch.float32), closes, source
+    path = data_file(args)
+    if path is None:
+        ohlc, volume = synthetic_ohlcv(1, SYNTHETIC_MINUTES, seed=args.seed)
+        columns = [*ohlc[0].unbind(1), volume[0]]
+        source = f"{SYNTHETIC_MINUTES} synthetic minutes (seed {args.seed})"
+    else:
+        klines = read_klines(path)
+        columns = [klines.open, klines.high, klines.low, klines.close, klines.volume]
+        missing = int(klines.close.isnan().sum())
+        source = f"{os.path.relpath(path)} ({len(klines)} minutes, {missing} missing)"
+    closes = columns[3]
+    # On the whole series, then windowed: every window's average has its history.
+    series = torch.stack([*columns, moving_average(closes, MA_BARS)]).to(torch.float32)
+    return series, closes, source
+
+
+def data_file(args: argparse.Namespace) -> Optional[str]:
+    """The kline file to read, or None for synthetic prices."""
+    if args.csv is None and not args.synthetic:
+        files = sorted(glob.glob(os.path.join(SHARED_DATA, "*.csv.gz")))
+        return files[0] if files else None
+    return args.csv
+
+
+def read_klines(path: str):
+    try:
+        return load_klines(path, reindex=True)
+    except (OSError, ValueError) as e:  # KlineError is a ValueError naming the file and line
+        raise SystemExit(f"train_classifier: {e}") from None
+
+
 def load_closes(args: argparse.Namespace) -> tuple[torch.Tensor, str]:
     """[T] float64 closes on the CPU (NaN for missing minutes) and where they came from."""
-    path = args.csv
-    if path is None and not args.synthetic:
-        files = sorted(glob.glob(os.path.join(SHARED_DATA, "*.csv.gz")))
-        path = files[0] if files else None
+    path = data_file(args)
     if path is None:
         closes = synthetic_closes(1, SYNTHETIC_MINUTES, seed=args.seed)[0]
         return closes, f"{SYNTHETIC_MINUTES} synthetic minutes (seed {args.seed})"
-    try:
-        klines = load_klines(path, reindex=True)
-    except (OSError, ValueError) as e:  # KlineError is a ValueError naming the file and line
-        raise SystemExit(f"train_classifier: {e}") from None
+    klines = read_klines(path)
     missing = int(klines.close.isnan().sum())
     return klines.close, f"{os.path.relpath(path)} ({len(klines)} minutes, {missing} missing)"
 
@@ -246,10 +340,11 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             print(text, flush=True)
 
     torch.manual_seed(args.seed)  # the same initial weights on every rank
-    closes, source = load_closes(args)
+    series, closes, source = load_series(args)
     # float32 windows (the renderer works in float32 anyway); labels from the float64 closes.
-    dataset = WindowDataset(closes.to(torch.float32), args.length, args.horizon, close=closes)
-    train_set, val_set = split(dataset, purge=args.length + args.horizon)
+    dataset = WindowDataset(series, args.length, args.horizon, close=closes)
+    purge = args.length + args.horizon + (MA_BARS - 1 if args.chart == "jkx" else 0)
+    train_set, val_set = split(dataset, purge=purge)
     if len(train_set) == 0 or len(val_set) == 0:
         raise SystemExit(f"train_classifier: {len(dataset)} windows are too few for a train/validation split")
     up_share = float(dataset.labels[val_set.indices.start :].float().mean())
@@ -272,7 +367,10 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     if len(train_loader) == 0:
         raise SystemExit(f"train_classifier: fewer training windows per process than --batch {args.batch}")
 
-    classifier = ChartClassifier(args.height, args.width, line_width=args.line_width).to(device)
+    if args.chart == "jkx":
+        classifier: nn.Module = JKXClassifier(args.height).to(device)
+    else:
+        classifier = ChartClassifier(args.height, args.width, line_width=args.line_width).to(device)
     model: nn.Module = classifier
     if distributed:
         model = nn.parallel.DistributedDataParallel(
@@ -280,18 +378,20 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
         )
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
 
-    say(f"data: {source}: {len(dataset)} windows of {args.length} closes, label: sign of the "
+    what = "closes" if args.chart == "line" else f"bars (OHLC, volume, {MA_BARS}-bar MA)"
+    say(f"data: {source}: {len(dataset)} windows of {args.length} {what}, label: sign of the "
         f"{args.horizon}-step return")
     say(f"split: {len(train_set)} train, {val_count} validation (the last {VAL_FRACTION:.0%}, "
-        f"{up_share:.1%} up; {args.length + args.horizon} windows purged between)")
+        f"{up_share:.1%} up; {purge} windows purged between)")
     if device.type == "cuda":
         where = f"{device} ({torch.cuda.get_device_name(device)})"
     else:
         threads = torch.get_num_threads()
         where = f"cpu ({threads} thread{'s' if threads != 1 else ''} per process)"
     params = sum(p.numel() for p in classifier.parameters())
-    say(f"model: ChartClassifier, {params} parameters, on {where}; {args.height}x{args.width} charts "
-        f"drawn per batch of {args.batch} per process; world size {world}")
+    charts = "charts" if args.chart == "line" else "JKX charts (jkx_chart)"
+    say(f"model: {type(classifier).__name__}, {params} parameters, on {where}; {args.height}x{args.width} "
+        f"{charts} drawn per batch of {args.batch} per process; world size {world}")
 
     show_bar = lead and not args.quiet
     for epoch in range(1, args.epochs + 1):
@@ -336,8 +436,31 @@ def all_reduce(values: list[float], device: torch.device, op: str = "sum") -> li
     return tensor.tolist()
 
 
+def resolve_sizes(args: argparse.Namespace) -> None:
+    """The chart's default length, height and width where they were left out."""
+    if args.chart == "line":
+        args.length = 100 if args.length is None else args.length
+        args.height = 64 if args.height is None else args.height
+        args.width = 96 if args.width is None else args.width
+        return
+    args.length = 20 if args.length is None else args.length
+    if args.height is None:
+        if args.length not in JKX_HEIGHTS:
+            raise SystemExit(f"train_classifier: --chart jkx --length {args.length}: give --height "
+                             "(the preset's heights are for 5, 20 and 60 bars)")
+        args.height = JKX_HEIGHTS[args.length]
+    if args.width is not None and args.width != 3 * args.length:
+        raise SystemExit(f"train_classifier: --chart jkx: images are 3 * --length = {3 * args.length} "
+                         f"pixels wide, got --width {args.width}")
+    args.width = 3 * args.length
+    if args.save:
+        raise SystemExit("train_classifier: --save writes TorchScript of --chart line models only "
+                         "(jkx_chart does not script)")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    resolve_sizes(args)
     for name in ("length", "horizon", "height", "width", "batch", "epochs"):
         if getattr(args, name) < 1:
             raise SystemExit(f"train_classifier: --{name} must be >= 1, got {getattr(args, name)}")

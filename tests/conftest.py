@@ -1,4 +1,5 @@
-"""Shared fixtures: the real BTC/USDT minutes of ../shared/data when present."""
+"""Shared fixtures: the real BTC/USDT minutes of ../shared/data when present; the
+plain-loop moving average the data helpers are checked against."""
 
 from __future__ import annotations
 
@@ -25,6 +26,22 @@ def load_closes(path: str) -> np.ndarray:
     with opener(path, "rt") as f:
         table = np.loadtxt(f, delimiter=",", skiprows=1)
     return table[:, 4]
+
+
+def loop_moving_average(values: list[float], n: int) -> list[float]:
+    """The trailing n-value mean by a plain float64 loop (the reference of
+    ``torch_render.data.moving_average``): NaN for the first n - 1 values, and NaN
+    wherever a NaN is among the n values (it propagates through the sum)."""
+    out = []
+    for t in range(len(values)):
+        if t < n - 1:
+            out.append(float("nan"))
+            continue
+        total = 0.0
+        for x in values[t - n + 1 : t + 1]:
+            total += x
+        out.append(total / n)
+    return out
 
 
 @pytest.fixture(scope="session")

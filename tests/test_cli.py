@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, load_closes, shared_csv
+from conftest import REPO, load_closes, loop_moving_average, shared_csv
 from torch_render._klines import read_closes
 from torch_render._png import PNG_SIGNATURE, contact_sheet, write_png
 from torch_render.synthetic import synthetic_closes
@@ -163,7 +163,7 @@ def test_help(tmp_path):
     assert top.returncode == 0 and "render" in top.stdout
     sub = run_cli("render", "--help", cwd=str(tmp_path))
     assert sub.returncode == 0
-    for option in ("--csv", "--count", "--device", "--dtype", "--out", "--sheet"):
+    for option in ("--csv", "--count", "--device", "--dtype", "--out", "--sheet", "--chart", "candle", "jkx"):
         assert option in sub.stdout
 
 
@@ -358,6 +358,133 @@ def test_out_checks(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == before  # the probe left no file
 
 
+# --- --chart ohlc|candle|jkx: the images are the op's on the same windows ------------
+
+
+def as_png(tmp_path, images: torch.Tensor, columns: int) -> np.ndarray:
+    """The contact sheet of ``images`` as write_png stores it, read back."""
+    path = str(tmp_path / "expected.png")
+    write_png(path, contact_sheet(images, columns))
+    return read_png(path)
+
+
+@pytest.mark.parametrize("chart, style", [("ohlc", "bar"), ("candle", "candle")])
+def test_preview_ohlc_and_candle_synthetic_match_render_ohlc(tmp_path, capsys, chart, style):
+    import torch_render
+    from torch_render.synthetic import synthetic_ohlcv
+
+    result = cli_in_process(capsys, "preview", "--chart", chart, "--count", "4", "--length", "10",
+                            "--height", "40", "--width", "35", "--seed", "3", "--out", "p.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"rendered 4 {chart} charts of 40x35 on cpu")
+    ohlc, volume = synthetic_ohlcv(4, 10, seed=3)
+    # 35 // 10 = 3 columns per bar, a volume panel of 40 // 5 = 8 rows.
+    images = torch_render.render_ohlc(ohlc, 40, 35, volume=volume, style=style, bar_width=3, volume_rows=8)
+    sheet = read_png(str(tmp_path / "p.png"))
+    np.testing.assert_array_equal(sheet, as_png(tmp_path, images, 2))
+    # Not a line chart of the closes: the bars and the volume panel are there.
+    lines = torch_render.render_line(ohlc[..., 3].contiguous(), 40, 35)
+    assert not np.array_equal(sheet, as_png(tmp_path, lines, 2))
+    assert (images[:, 0, -8:] == 0).any(dim=(1, 2)).all()  # volume bars in every panel
+    assert (images[:, 0, -9] == 1).all()  # the gap row above the panel
+
+
+def test_render_jkx_synthetic_has_a_moving_average_with_history(tmp_path, capsys):
+    import torch_render
+    from torch_render.synthetic import synthetic_ohlcv
+
+    result = cli_in_process(capsys, "render", "--chart", "jkx", "--count", "5", "--batch", "2",
+                            "--seed", "11", "--dtype", "uint8", "--sheet", "5", "--out", "j.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("rendered 5 jkx charts of 64x60 on cpu")  # the I20 image
+    # Each synthetic series: 19 bars of history, then the 20 bars drawn.
+    ohlc, volume = synthetic_ohlcv(5, 39, seed=11)
+    ma = torch.tensor([loop_moving_average(row, 20)[19:] for row in ohlc[..., 3].tolist()], dtype=torch.float64)
+    assert not ma.isnan().any()
+    images = torch_render.jkx_chart(ohlc[:, 19:], volume[:, 19:], ma[:, None])
+    np.testing.assert_array_equal(read_png(str(tmp_path / "j.png")), contact_sheet(images, 3).numpy())
+    without_ma = torch_render.jkx_chart(ohlc[:, 19:], volume[:, 19:])
+    assert not torch.equal(images, without_ma)
+
+
+def test_render_jkx_csv_matches_jkx_chart_on_real_windows(tmp_path, capsys):
+    import torch_render
+
+    path = shared_csv()
+    if path is None:
+        pytest.skip("no real data: ../shared/data has no *.csv.gz")
+    result = cli_in_process(capsys, "render", "--chart", "jkx", "--csv", path, "--count", "6",
+                            "--dtype", "uint8", "--sheet", "6", "--out", "real.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",", skiprows=1)  # timestamp, open, high, low, close, volume
+    n = len(table)
+    stride = (n - 20) // 5  # 6 windows spread over the file
+    starts = [i * stride for i in range(6)]
+    ma_all = loop_moving_average(table[:, 4].tolist(), 20)
+    ohlc = torch.tensor(np.stack([table[s : s + 20, 1:5] for s in starts]))
+    volume = torch.tensor(np.stack([table[s : s + 20, 5] for s in starts]))
+    ma = torch.tensor([ma_all[s : s + 20] for s in starts], dtype=torch.float64)
+    assert ma[0].isnan().sum() == 19 and not ma[1:].isnan().any()  # history before all windows but the first
+    images = torch_render.jkx_chart(ohlc, volume, ma[:, None])
+    sheet = read_png(str(tmp_path / "real.png"))
+    assert sheet.shape == sheet_size(6, 3, 64, 60)
+    np.testing.assert_array_equal(sheet, contact_sheet(images, 3).numpy())
+    assert (images[:, 0, -12:] == 255).any(dim=(1, 2)).all()  # a volume panel of int(64 / 5) = 12 rows
+    assert (images[:, 0, -13] == 0).all()  # the black gap row above it
+
+
+def test_unknown_chart_is_a_usage_error(tmp_path):
+    result = run_cli("render", "--chart", "pie", "--out", "x.png", cwd=str(tmp_path))
+    assert result.returncode == 2
+    line = assert_one_line_error(result, "argument --chart: invalid choice: 'pie'")
+    for chart in ("line", "ohlc", "candle", "jkx"):
+        assert f"'{chart}'" in line
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["--chart", "jkx", "--length", "30"], ["--chart jkx --length 30: give --height", "5, 20, 60"]),
+        (["--chart", "jkx", "--width", "61"], ["--chart jkx --length 20", "3 * L = 60", "got --width 61"]),
+        (["--chart", "ohlc", "--width", "50"], ["--chart ohlc: --width 50 is narrower than --length 100"]),
+        (["--chart", "candle", "--length", "9", "--width", "8"], ["--chart candle: --width 8", "--length 9"]),
+    ],
+)
+def test_chart_sizes_that_cannot_be_drawn(tmp_path, capsys, args, needles):
+    result = cli_in_process(capsys, "render", *args, "--out", "x.png", cwd=tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, *needles)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_chart_default_sizes(tmp_path, capsys):
+    cases = (
+        (["--chart", "jkx"], "64x60"),  # 20 bars by default
+        (["--chart", "jkx", "--length", "5"], "32x15"),
+        (["--chart", "jkx", "--length", "60"], "96x180"),
+        (["--chart", "jkx", "--length", "7", "--height", "40"], "40x21"),
+        (["--chart", "candle", "--length", "5"], "500x800"),
+    )
+    for args, size in cases:
+        result = cli_in_process(capsys, "render", *args, "--count", "2", "--sheet", "0", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert f"charts of {size} on cpu" in result.stdout
+
+
+def test_render_ohlc_csv_without_ohlc_columns_is_an_error(tmp_path, capsys):
+    csv = tmp_path / "closes.csv"
+    csv.write_text("timestamp,close\n" + "".join(f"{60 * i},{100 + i}\n" for i in range(30)))
+    line = cli_in_process(capsys, "render", "--csv", str(csv), "--count", "2", "--length", "5",
+                          "--sheet", "0", cwd=tmp_path)
+    assert line.returncode == 0, line.stderr  # a line chart needs only the closes
+    result = cli_in_process(capsys, "render", "--chart", "ohlc", "--csv", str(csv), "--count", "2",
+                            "--length", "5", "--width", "20", "--sheet", "0", cwd=tmp_path)
+    assert result.returncode == 1
+    assert_one_line_error(result, str(csv), "the header has no 'open', 'high', 'low', 'volume' column")
+
+
 # --- synthetic closes --------------------------------------------------------------
 
 
@@ -381,6 +508,22 @@ def test_synthetic_closes_independent_of_global_rng():
     torch.manual_seed(0)
     synthetic_closes(4, 50)
     assert torch.equal(torch.get_rng_state(), state)  # the global RNG is untouched
+
+
+def test_synthetic_ohlcv_bars_summarise_the_tick_path():
+    from torch_render.synthetic import synthetic_ohlcv
+
+    ohlc, volume = synthetic_ohlcv(3, 7, seed=5, ticks=4)
+    assert ohlc.shape == (3, 7, 4) and volume.shape == (3, 7) and ohlc.dtype == torch.float64
+    path = synthetic_closes(3, 29, seed=5).tolist()  # 7 bars of 4 steps: 29 points
+    for b in range(3):
+        for i in range(7):
+            piece = path[b][4 * i : 4 * i + 5]
+            assert ohlc[b, i].tolist() == [piece[0], max(piece), min(piece), piece[-1]]
+    assert (volume > 0).all() and volume.isfinite().all()
+    again, again_volume = synthetic_ohlcv(3, 7, seed=5, ticks=4)
+    assert torch.equal(again, ohlc) and torch.equal(again_volume, volume)
+    assert not torch.equal(synthetic_ohlcv(3, 7, seed=6)[1], volume)
 
 
 def test_synthetic_closes_options():

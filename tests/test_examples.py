@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 
 import torch_render  # noqa: F401  (registers the ops the scripted model calls)
-from conftest import REPO, shared_csv
+from conftest import REPO, loop_moving_average, shared_csv
 from torch_render.data import load_klines, windows
 from torch_render.synthetic import synthetic_closes
 
@@ -96,3 +96,73 @@ def test_torchrun_two_processes_gloo(tmp_path) -> None:
     *_, world, per_rank = epoch_summary(result.stdout)
     assert world == 2 and per_rank == [48, 48]  # both ranks drew and trained their batches
     assert result.stdout.count("epoch 1/1:") == 1  # only rank 0 reports
+
+
+# --- --chart jkx: 20 one-minute bars, volume and a 20-bar moving average with history
+
+
+def load_example():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_classifier_example", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_trains_on_jkx_charts(tmp_path) -> None:
+    result = run([SCRIPT, "--chart", "jkx", "--max-steps", "3", "--batch", "16", "--quiet"], cwd=str(tmp_path))
+    assert "JKXClassifier" in result.stdout and "64x60 JKX charts (jkx_chart)" in result.stdout
+    assert "windows of 20 bars (OHLC, volume, 20-bar MA)" in result.stdout
+    *_, images_per_s, world, per_rank = epoch_summary(result.stdout)
+    assert images_per_s > 0 and world == 1 and per_rank == [48]
+
+
+def test_jkx_model_draws_the_windows_with_their_moving_average_history() -> None:
+    example = load_example()
+    args = example.build_parser().parse_args(["--chart", "jkx"])
+    example.resolve_sizes(args)
+    assert (args.length, args.height, args.width) == (20, 64, 60)
+    series, closes, _ = example.load_series(args)
+    assert series.shape == (6, closes.numel()) and series.dtype == torch.float32
+
+    # The same minutes by hand: the file's columns (or the synthetic bars), the 20-value
+    # mean by a plain loop over the float64 closes.
+    if shared_csv():
+        k = load_klines(shared_csv(), reindex=True)
+        columns = [c.tolist() for c in (k.open, k.high, k.low, k.close, k.volume)]
+        gap = (1679661600 - int(k.timestamp[0])) // 60  # 2023-03-24T12:40Z, 80 missing minutes
+        starts = [0, 7, 1000, gap - 10, gap + 75, len(k) - 20]
+    else:
+        from torch_render.synthetic import synthetic_ohlcv
+
+        ohlc, volume = synthetic_ohlcv(1, 66_000, seed=0)
+        columns = [*(c.tolist() for c in ohlc[0].unbind(1)), volume[0].tolist()]
+        starts = [0, 7, 1000, 30_000, 65_980]
+    ma = loop_moving_average(columns[3], 20)
+    rows = [[[col[s + j] for j in range(20)] for col in (*columns, ma)] for s in starts]
+    expected_windows = torch.tensor(rows, dtype=torch.float64).to(torch.float32)  # [B, 6, 20]
+    got_windows = windows(series, 20)[starts]
+    torch.testing.assert_close(got_windows, expected_windows, rtol=0, atol=0, equal_nan=True)
+    assert not expected_windows[2:3, 5].isnan().any()  # history: a full average from the first bar
+
+    model = example.JKXClassifier(args.height)
+    images = model.images(got_windows)
+    ohlc = expected_windows[:, :4].transpose(1, 2)
+    reference = torch_render.jkx_chart(ohlc, expected_windows[:, 4], expected_windows[:, 5:6])
+    assert images.shape == (len(starts), 1, 64, 60) and images.dtype == torch.uint8
+    assert torch.equal(images, reference)
+    assert not torch.equal(images, torch_render.jkx_chart(ohlc, expected_windows[:, 4]))  # the MA is drawn
+    with torch.no_grad():
+        assert model(got_windows).shape == (len(starts), 2)
+
+
+def test_jkx_refuses_sizes_and_save_it_cannot_do(tmp_path) -> None:
+    example = load_example()
+    for argv, message in (
+        (["--chart", "jkx", "--length", "30"], "--chart jkx --length 30: give --height"),
+        (["--chart", "jkx", "--width", "96"], "images are 3 * --length = 60 pixels wide, got --width 96"),
+        (["--chart", "jkx", "--save", "m.pt"], "--save writes TorchScript of --chart line models only"),
+    ):
+        with pytest.raises(SystemExit, match=re.escape(message)):
+            example.main(argv)

@@ -1,5 +1,7 @@
 """torch_render.transforms.LineChart: shapes by rank and `batched`, equality with
-render_line, pickling, TorchScript (script, inside a model, save/load), repr."""
+render_line, pickling, TorchScript (script, inside a model, save/load), repr; and
+torch_render.transforms.OHLCChart on real windows: equality with render_ohlc,
+pickling, spawned DataLoader workers, TorchScript inside a model."""
 
 from __future__ import annotations
 
@@ -211,3 +213,94 @@ def test_cuda_batch_matches_cpu():
     assert on_gpu.device.type == "cuda"
     assert torch.equal(on_gpu.cpu(), chart(x))
     assert torch.equal(torch.jit.script(chart)(x.cuda()).cpu(), chart(x))
+
+
+# --- OHLCChart (torch_render.transforms.OHLCChart, the same class as torch_render.OHLCChart)
+
+
+def real_bars(count: int = 12, length: int = 20) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(ohlc [count, L, 4], volume [count, L], 20-bar MA [count, 1, L]) of real minutes
+    (synthetic bars where ../shared/data is absent), as views of the long series."""
+    from conftest import shared_csv
+    from torch_render.data import load_klines, moving_average, ohlc_windows
+
+    path = shared_csv()
+    if path is not None:
+        k = load_klines(path)
+        ohlc, volume, close = k.ohlc[:2000], k.volume[:2000], k.close[:2000]
+    else:
+        close = series(2000, seed=5) + 100
+        ohlc = torch.stack([close.roll(1), close + 0.5, close - 0.5, close], dim=1)
+        volume = torch.rand(2000, generator=torch.Generator().manual_seed(5))
+    bars = ohlc_windows(ohlc, length, step=150)[:count]
+    ma = windows(moving_average(close, 20), length, step=150)[:count, None]
+    return bars, windows(volume, length, step=150)[:count], ma
+
+
+class _OHLCItems(torch.utils.data.Dataset):
+    """Per-sample rendering in DataLoader workers: item i is the chart of window i."""
+
+    def __init__(self, chart: nn.Module) -> None:
+        self.chart = chart
+        self.bars, self.volume, self.ma = real_bars()
+
+    def __len__(self) -> int:
+        return self.bars.shape[0]
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.chart(self.bars[i], self.volume[i], self.ma[i])
+
+
+class _OHLCModel(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.chart = torch_render.transforms.OHLCChart(64, style="candle", volume_rows=12)
+        self.conv = nn.Conv2d(1, 4, 3)
+
+    def forward(self, ohlc: torch.Tensor, volume: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.chart(ohlc, volume))
+
+
+def test_ohlc_chart_is_in_transforms():
+    from torch_render.transforms import OHLCChart
+
+    assert OHLCChart is torch_render.OHLCChart
+    assert "OHLCChart" in torch_render.transforms.__all__
+
+
+def test_ohlc_chart_equals_render_ohlc_and_pickles():
+    bars, volume, ma = real_bars()
+    chart = torch_render.transforms.OHLCChart(64, 70, style="candle", volume_rows=12, dtype=torch.uint8)
+    expected = torch_render.render_ohlc(
+        bars, 64, 70, volume=volume, overlays=ma, style="candle", volume_rows=12, dtype=torch.uint8
+    )
+    assert (expected == 0).any() and (expected == 255).any()  # marks were drawn
+    images = chart(bars, volume, ma)
+    assert torch.equal(images, expected)
+    clone = pickle.loads(pickle.dumps(chart))
+    assert repr(clone) == repr(chart)
+    assert torch.equal(clone(bars, volume, ma), expected)
+    assert torch.equal(copy.deepcopy(chart)(bars[3], volume[3], ma[3]), expected[3])
+
+
+def test_ohlc_chart_renders_in_spawned_workers():
+    chart = torch_render.transforms.OHLCChart(64, volume_rows=12, dtype=torch.uint8)
+    ds = _OHLCItems(chart)
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn")
+    expected = torch_render.render_ohlc(ds.bars, 64, volume=ds.volume, overlays=ds.ma, volume_rows=12,
+                                        dtype=torch.uint8)
+    assert torch.equal(torch.cat(list(loader)), expected)
+
+
+def test_ohlc_chart_scripts_in_a_model(tmp_path):
+    torch.manual_seed(0)
+    bars, volume, _ = real_bars()
+    model = _OHLCModel().eval()
+    scripted = torch.jit.script(model)
+    assert "torch_render.render_ohlc" in scripted.chart.code
+    with torch.no_grad():
+        expected = model(bars.float(), volume.float())
+        assert torch.equal(scripted(bars.float(), volume.float()), expected)
+        path = str(tmp_path / "ohlc_model.pt")
+        torch.jit.save(scripted, path)
+        assert torch.equal(torch.jit.load(path)(bars.float(), volume.float()), expected)

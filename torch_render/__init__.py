@@ -12,8 +12,10 @@ Example:
     torch.Size([64, 1, 224, 224])
 
 ``torch_render.data`` reads kline files (``load_klines``) and makes sliding windows
-as views with labels (``windows``, ``future_return_labels``, ``WindowDataset``);
-``torch_render.transforms`` holds the ``nn.Module`` transforms (``LineChart``).
+as views with labels (``windows``, ``ohlc_windows``, ``future_return_labels``,
+``WindowDataset``), moving averages with history (``moving_average``) and k-minute
+bars (``resample``); ``torch_render.transforms`` holds the ``nn.Module`` transforms
+(``LineChart``, ``OHLCChart``).
 """
 
 import torch  # noqa: F401  (loads libtorch before the extension)

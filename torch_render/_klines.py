@@ -1,7 +1,8 @@
 """Read the closes of a kline (candle) file, for the command line.
 
-A thin wrapper over the reader of ``torch_render.data.load_klines`` (the same file
-formats, detection and messages) that asks for the close column only, so any CSV
+A thin wrapper over ``torch_render._csv``, the reader that
+``torch_render.data.load_klines`` uses too (the same file formats, detection and
+messages), that asks for the close column only, so any CSV
 with a ``close`` column works here; rows are not checked for order, but each must
 be a possible candle in the columns the file has.
 """
@@ -13,7 +14,7 @@ from typing import Union
 
 import torch
 
-from torch_render.data import _check_prices, _float, _read_table
+from torch_render._csv import _check_prices, _float, _read_table
 
 __all__ = ["read_closes"]
 

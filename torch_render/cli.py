@@ -1,8 +1,11 @@
 """The command line: ``python -m torch_render render ...``.
 
 ``render`` is the main job: it draws N price windows (synthetic, or sliding windows
-of a kline file's closes) as charts in batches on a device, reports the throughput
-and writes a PNG contact sheet of the first charts.
+of a kline file) as charts in batches on a device, reports the throughput and
+writes a PNG contact sheet of the first charts. ``--chart`` picks the chart: a line
+of closes (``line``, the default, ``render_line``), OHLC bars or candlesticks with
+a volume panel (``ohlc``, ``candle``: ``render_ohlc``), or the image of Jiang,
+Kelly & Xiu with volume and a 20-bar moving average (``jkx``: ``jkx_chart``).
 
 Bad arguments are found before anything is drawn: an integer past its range (int64
 at most), sizes whose closes, images or contact sheet cannot fit in memory or in a
@@ -28,6 +31,10 @@ _INT64_MAX = 2**63 - 1
 _PNG_SIDE_MAX = 2**31 - 1  # the largest width or height a PNG can have
 _FLOAT32_MAX = 3.4028234663852886e38  # the op's bound on line_width
 _SEED_RANGE = (-(2**63), 2**64 - 1, "[-2**63, 2**64 - 1]")  # what torch.Generator.manual_seed takes
+
+CHARTS = ("line", "ohlc", "candle", "jkx")
+MA_BARS = 20  # the moving average of --chart jkx, in bars (the paper's I20 images)
+_MAX_BAR_WIDTH = 1 << 16  # render_ohlc's bound
 
 
 class _UsageError(ValueError):
@@ -84,25 +91,40 @@ def _nonnegative_float(text: str) -> float:
 
 
 def _add_chart_arguments(command: argparse.ArgumentParser, *, count: int) -> None:
-    """The arguments of every command that draws windows of closes."""
+    """The arguments of every command that draws windows of prices."""
+    command.add_argument(
+        "--chart", choices=CHARTS, default="line",
+        help="line: a line of closes; ohlc: OHLC bars and candle: candlesticks, each with a "
+             "volume panel of height/5 rows; jkx: the Jiang-Kelly-Xiu image (white bars on "
+             f"black, volume, a {MA_BARS}-bar moving average of closes)",
+    )
     command.add_argument(
         "--csv", metavar="PATH",
-        help="kline file to take the closes from: a CSV with a 'close' column or a "
-             "Binance kline CSV, plain, gzip or zip (default: synthetic closes)",
+        help="kline file to take the prices from: for line charts a CSV with a 'close' column or "
+             "a Binance kline CSV; for the others a kline file with open, high, low, close and "
+             "volume (as load_klines reads); plain, gzip or zip (default: synthetic prices)",
     )
     command.add_argument("--count", type=_int_in(1), default=count, metavar="N", help="number of charts")
-    command.add_argument("--length", type=_int_in(1), default=100, metavar="L", help="closes per chart")
     command.add_argument(
-        "--height", type=_int_in(1, _PNG_SIDE_MAX), default=500, help="image height in pixels (< 2**31)"
+        "--length", type=_int_in(1), metavar="L", help="closes (bars) per chart; default 100, for jkx 20"
     )
     command.add_argument(
-        "--width", type=_int_in(1, _PNG_SIDE_MAX), default=800, help="image width in pixels (< 2**31)"
+        "--height", type=_int_in(1, _PNG_SIDE_MAX),
+        help="image height in pixels (< 2**31); default 500, for jkx the preset's (32, 64, 96 "
+             "for 5, 20, 60 bars; required for other lengths)",
     )
-    command.add_argument("--line-width", type=_nonnegative_float, default=3.0, help="line width in pixels")
+    command.add_argument(
+        "--width", type=_int_in(1, _PNG_SIDE_MAX),
+        help="image width in pixels (< 2**31); default 800; ohlc and candle bars are width // L "
+             "columns wide; jkx images are 3 * L wide (the only width it takes)",
+    )
+    command.add_argument(
+        "--line-width", type=_nonnegative_float, default=3.0, help="line width in pixels (line charts)"
+    )
     command.add_argument("--device", default="cpu", help="cpu, cuda or cuda:INDEX")
     command.add_argument(
         "--seed", type=_int_in(*_SEED_RANGE), default=0,
-        help="seed of the synthetic closes, -2**63 to 2**64 - 1 (as torch.Generator.manual_seed)",
+        help="seed of the synthetic prices, -2**63 to 2**64 - 1 (as torch.Generator.manual_seed)",
     )
 
 
@@ -118,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         "render",
         help="render N charts in batches, report images/s and write a PNG contact sheet",
         description=(
-            "Render N line charts of L closes each, in batches on a device, print the "
-            "throughput and write a PNG contact sheet of the first charts. The closes "
+            "Render N charts of L closes (or bars) each, in batches on a device, print the "
+            "throughput and write a PNG contact sheet of the first charts. The prices "
             "come from a seeded built-in generator, or with --csv from a kline file as "
             "N sliding windows spread evenly over it."
         ),
@@ -139,9 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         "preview",
         help="render N windows to a PNG contact sheet for a person to look at",
         description=(
-            "Render N windows of closes (a kline file's, spread evenly over it, or the "
-            "built-in generator's) and write them as one PNG contact sheet: the visual "
-            "check the replaced pipeline had."
+            "Render N windows of prices (a kline file's, spread evenly over it, or the "
+            "built-in generator's) as line, OHLC, candlestick or JKX charts and write "
+            "them as one PNG contact sheet: the visual check the replaced pipeline had."
         ),
         formatter_class=_HelpFormatter,
     )
@@ -195,16 +217,86 @@ def _windows(args: argparse.Namespace, device: torch.device) -> tuple[torch.Tens
 
     closes = read_closes(args.csv)
     n, count, length = closes.numel(), args.count, args.length
-    if n < count + length - 1:
-        raise ValueError(
-            f"{args.csv}: {n} closes are too few for {count} windows of {length} "
-            f"(need at least {count + length - 1})"
-        )
-    # The largest stride that still yields `count` windows spreads them over the file.
-    stride = (n - length) // (count - 1) if count > 1 else 1
+    stride = _spread(args.csv, n, count, length, "closes")
     windows = closes.to(device).unfold(0, length, stride)[:count]
     spacing = f", windows every {stride}" if count > 1 else ""
     return windows, f"{args.csv} ({n} closes{spacing})"
+
+
+def _spread(path: str, n: int, count: int, length: int, what: str) -> int:
+    """The largest stride that still yields ``count`` windows of ``length`` from ``n``
+    rows, which spreads them over the file; ValueError when there are too few."""
+    if n < count + length - 1:
+        raise ValueError(
+            f"{path}: {n} {what} are too few for {count} windows of {length} "
+            f"(need at least {count + length - 1})"
+        )
+    return (n - length) // (count - 1) if count > 1 else 1
+
+
+def _bars(
+    args: argparse.Namespace, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], str]:
+    """The OHLC windows of ``--chart ohlc|candle|jkx`` on the device: bars
+    ``[N, L, 4]``, volumes ``[N, L]`` and, for jkx, the MA_BARS-bar moving average of
+    closes ``[N, 1, L]`` (None otherwise), computed with the history before each
+    window; views of the file's series for ``--csv``. And where they came from."""
+    from torch_render.data import load_klines, moving_average, ohlc_windows, windows
+
+    count, length, jkx = args.count, args.length, args.chart == "jkx"
+    if args.csv is None:
+        from torch_render.synthetic import synthetic_ohlcv
+
+        # Each synthetic series has MA_BARS - 1 bars of history before its window.
+        history = MA_BARS - 1 if jkx else 0
+        ohlc, volume = synthetic_ohlcv(count, history + length, seed=args.seed)
+        ma = moving_average(ohlc[..., 3], MA_BARS)[:, None, history:].to(device) if jkx else None
+        return ohlc[:, history:].to(device), volume[:, history:].to(device), ma, (
+            f"synthetic bars (seed {args.seed})"
+        )
+    k = load_klines(args.csv)
+    stride = _spread(args.csv, len(k), count, length, "klines")
+    bars = ohlc_windows(k.ohlc.to(device), length, stride)[:count]
+    volume = windows(k.volume.to(device), length, stride)[:count]
+    ma = None
+    if jkx:  # on the whole series, then windowed: each window's average has its history
+        ma = windows(moving_average(k.close.to(device), MA_BARS), length, stride)[:count, None]
+    spacing = f", windows every {stride}" if count > 1 else ""
+    return bars, volume, ma, f"{args.csv} ({len(k)} klines{spacing})"
+
+
+def _resolve_sizes(args: argparse.Namespace) -> None:
+    """Fill in the length, height and width left out (the chart's defaults);
+    _UsageError for sizes the chart cannot be drawn at."""
+    chart = getattr(args, "chart", "line")
+    if args.length is None:
+        args.length = 20 if chart == "jkx" else 100
+    length = args.length
+    if chart == "jkx":
+        from torch_render.ohlc import JKX_HEIGHTS
+
+        if args.height is None:
+            if length not in JKX_HEIGHTS:
+                raise _UsageError(
+                    f"--chart jkx --length {length}: give --height (the preset's heights are for "
+                    f"{', '.join(map(str, JKX_HEIGHTS))} bars)"
+                )
+            args.height = JKX_HEIGHTS[length]
+        if args.width is None:
+            args.width = 3 * length
+        if args.width != 3 * length or args.width > _PNG_SIDE_MAX:
+            raise _UsageError(
+                f"--chart jkx --length {length}: the image is 3 * L = {3 * length} pixels wide "
+                f"(bars 3 pixels wide; at most {_PNG_SIDE_MAX}), got --width {args.width}"
+            )
+        return
+    args.height = 500 if args.height is None else args.height
+    args.width = 800 if args.width is None else args.width
+    if chart != "line" and args.width < length:
+        raise _UsageError(
+            f"--chart {chart}: --width {args.width} is narrower than --length {length} bars "
+            "(one column per bar at least)"
+        )
 
 
 def _device_label(device: torch.device) -> str:
@@ -256,8 +348,10 @@ def _memory(device: torch.device) -> int:
 
 def _check_sizes(args: argparse.Namespace, device: torch.device) -> None:
     """_UsageError for sizes that cannot work: a contact sheet larger than a PNG can
-    be, or closes and images that cannot fit in memory (counting only what is
-    surely allocated, so a request that fits is never refused)."""
+    be, or prices and images that cannot fit in memory (counting only what is
+    surely allocated, so a request that fits is never refused). Fills in the
+    chart's default sizes first (``_resolve_sizes``)."""
+    _resolve_sizes(args)
     batch_flag, sheet_flag = getattr(args, "size_flags", ("--batch", "--sheet"))
     count, length, height, width = args.count, args.length, args.height, args.width
     shown = min(args.sheet, count)
@@ -280,7 +374,10 @@ def _check_sizes(args: argparse.Namespace, device: torch.device) -> None:
     ]
     on_host = []
     if args.csv is None:  # float64, made on the host and copied to the device
-        closes = (f"--count {count} x --length {length} synthetic closes", count * length * 8)
+        if getattr(args, "chart", "line") == "line":
+            closes = (f"--count {count} x --length {length} synthetic closes", count * length * 8)
+        else:  # the tick path (4 per bar), its bars and volumes, with MA_BARS of history
+            closes = (f"--count {count} x --length {length} synthetic bars", count * (length + MA_BARS) * 72)
         on_device.append(closes)
         if device.type != "cpu":
             on_host.append(closes)
@@ -305,26 +402,41 @@ def _render(args: argparse.Namespace) -> int:
         _check_out(args.out)
     device = _device(args.device)
     _check_sizes(args, device)
-    windows, source = _windows(args, device)
     dtype = getattr(torch, args.dtype)
-    count, batch = windows.shape[0], args.batch
+    count, batch, height, width = args.count, args.batch, args.height, args.width
 
     # One output buffer for every batch: the charts are dropped once counted (the
     # sheet's are copied), and on the CPU a fresh output per batch (100 MB at the
     # defaults) costs almost as much in page faults as the drawing itself.
-    buffer = torch.empty((min(batch, count), 1, args.height, args.width), dtype=dtype, device=device)
+    buffer = torch.empty((min(batch, count), 1, height, width), dtype=dtype, device=device)
 
-    def draw(series: torch.Tensor) -> torch.Tensor:
-        return torch_render.render_line(
-            series, args.height, args.width, line_width=args.line_width,
-            out=buffer[: series.shape[0]],
-        )
+    if args.chart == "line":
+        windows, source = _windows(args, device)
+
+        def draw(first: int, end: int) -> torch.Tensor:
+            return torch_render.render_line(
+                windows[first:end], height, width, line_width=args.line_width, out=buffer[: end - first]
+            )
+    else:
+        bars, volume, ma, source = _bars(args, device)
+        style = "candle" if args.chart == "candle" else "bar"
+        bar_width = min(width // args.length, _MAX_BAR_WIDTH)
+
+        def draw(first: int, end: int) -> torch.Tensor:
+            if args.chart == "jkx":  # the preset makes its own output (no out=)
+                return torch_render.jkx_chart(
+                    bars[first:end], volume[first:end], ma[first:end], height=height, dtype=dtype
+                )
+            return torch_render.render_ohlc(
+                bars[first:end], height, width, volume=volume[first:end], style=style,
+                bar_width=bar_width, volume_rows=height // 5, out=buffer[: end - first],
+            )
 
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    draw(windows[:batch])  # warm-up: CUDA context, kernel load, threads, the buffer's pages
+    draw(0, min(batch, count))  # warm-up: CUDA context, kernel load, threads, the buffer's pages
     sync()
 
     kept: list[torch.Tensor] = []
@@ -336,7 +448,7 @@ def _render(args: argparse.Namespace) -> int:
     progress = tqdm(total=count, unit="img", file=sys.stderr, disable=None) if tqdm else None
     start = time.perf_counter()
     for first in range(0, count, batch):
-        images = draw(windows[first : first + batch])
+        images = draw(first, min(first + batch, count))
         if kept_count < args.sheet:
             # A copy, as the next batch overwrites the buffer; kept on the device so
             # the timed loop has no host round trip.
@@ -349,9 +461,10 @@ def _render(args: argparse.Namespace) -> int:
     if progress is not None:
         progress.close()
 
-    charts = f"{count} chart{'s' if count != 1 else ''}"
+    kind = "" if args.chart == "line" else f"{args.chart} "
+    charts = f"{count} {kind}chart{'s' if count != 1 else ''}"
     print(
-        f"rendered {charts} of {args.height}x{args.width} on {_device_label(device)} "
+        f"rendered {charts} of {height}x{width} on {_device_label(device)} "
         f"in {elapsed:.2f} s: {count / elapsed:.0f} images/s",
         flush=True,
     )

@@ -7,7 +7,13 @@
   tensors and, with ``reindex=True``, puts it on a regular time grid with NaN for
   the missing candles (the renderer draws NaN as a gap).
 - :func:`windows` cuts a series into sliding windows as a view (``Tensor.unfold``:
-  no copy), ready for ``torch_render.render_line``.
+  no copy), ready for ``torch_render.render_line``; :func:`ohlc_windows` does the
+  same for the ``[N, 4]`` rows of :attr:`Klines.ohlc`, ready for
+  ``torch_render.render_ohlc``.
+- :func:`moving_average` is the trailing n-value mean of a long series (window it
+  afterwards, so each window's average uses the history before it), and
+  :func:`resample` aggregates candles into k-minute bars (missing minutes stay
+  missing).
 - :func:`future_return_labels` labels each window by the sign (or a class by
   thresholds) of the return over the next ``horizon`` steps.
 - :class:`WindowDataset` pairs windows and labels for a ``DataLoader``; it never
@@ -18,25 +24,32 @@ Example:
     >>> k = load_klines("BTCUSDT-1m-2024-01.zip", reindex=True)
     >>> ds = WindowDataset(k.close, length=100, horizon=5, dtype=torch.float32)
     >>> series, label = ds[0]                      # [100] float32, int64 0-d (0 down, 1 up)
+    >>> bars = ohlc_windows(k.ohlc, 20)            # [N - 19, 20, 4] view
+    >>> volume = windows(k.volume, 20)             # [N - 19, 20] view
+    >>> ma = windows(moving_average(k.close, 20), 20)
+    >>> images = torch_render.jkx_chart(bars[:256], volume[:256], ma[:256, None])
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime
-import gzip
-import io
 import math
 import operator
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass
-from typing import IO, Callable, Iterator, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 from torch.utils.data import Dataset
+
+from torch_render._csv import (  # noqa: F401  (KlineError is part of this module's API)
+    _KLINE_COLUMNS,
+    _KLINE_HEADER,
+    _PRICE_COLUMNS,
+    KlineError,
+    _KlineRowCheck,
+    _read_table,
+)
 
 __all__ = [
     "KlineError",
@@ -45,33 +58,17 @@ __all__ = [
     "windows",
     "future_return_labels",
     "WindowDataset",
+    "ohlc_windows",
+    "moving_average",
+    "resample",
     "REINDEX_MAX_ROWS",
 ]
 
 PathLike = Union[str, os.PathLike]
 
-_GZIP_MAGIC = b"\x1f\x8b"
-# A zip archive starts with a local file header, or, when it holds no file at all,
-# with its end-of-central-directory record.
-_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
-_BINANCE_FIELDS = 12  # open_time, open, high, low, close, volume, close_time, ...
-_PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
-# Header names accepted for the open time, in order of preference ("open_time" is
-# the header of Binance files that have one).
-_TIME_NAMES = ("timestamp", "open_time", "time", "date", "datetime")
-_KLINE_HEADER = "columns timestamp (or open_time, time, date, datetime), open, high, low, close, volume"
-
-# Integer timestamps by magnitude: below 1e11 seconds (up to year 5138), below 1e14
-# milliseconds, below 1e17 microseconds.
-_UNITS = ((10**11, "seconds", 1), (10**14, "milliseconds", 1000), (10**17, "microseconds", 1_000_000))
-
 # The default bound on the rows of ``load_klines(reindex=True)``: ten years of
 # minutes, leap days included (3653 days). About 250 MB of float64 columns.
 REINDEX_MAX_ROWS = 3653 * 1440
-
-
-class KlineError(ValueError):
-    """A malformed kline file; the message names the file (and zip member) and line."""
 
 
 @dataclass(repr=False, eq=False)
@@ -96,6 +93,14 @@ class Klines:
 
     def __len__(self) -> int:
         return self.timestamp.numel()
+
+    @property
+    def ohlc(self) -> torch.Tensor:
+        """``[N, 4]`` float64 (open, high, low, close), a new contiguous tensor on each
+        access (the columns stacked). ``ohlc_windows(k.ohlc, L)`` (or
+        ``k.ohlc.unfold(0, L, 1).transpose(1, 2)``) is an ``[N - L + 1, L, 4]`` view of
+        it, the ``ohlc`` input of ``torch_render.render_ohlc``."""
+        return torch.stack((self.open, self.high, self.low, self.close), dim=1)
 
     def __repr__(self) -> str:
         if len(self) == 0:
@@ -393,287 +398,188 @@ class WindowDataset(Dataset):
         )
 
 
-# --- reading files -------------------------------------------------------------------
+def ohlc_windows(ohlc: torch.Tensor, length: int, step: int = 1) -> torch.Tensor:
+    """Sliding windows of OHLC rows, as a view (no copy): the ``ohlc`` of ``render_ohlc``.
+
+    Window n covers rows ``n * step .. n * step + length - 1`` of ``ohlc``; the result
+    is ``ohlc.unfold(0, length, step).transpose(1, 2)``, a strided view that shares
+    the storage of ``ohlc``. Pair it with ``windows(k.volume, length, step)`` and
+    ``windows(moving_average(k.close, n), length, step)`` for the same windows'
+    volumes and moving averages.
+
+    Args:
+        ohlc: ``[T, 4]`` floating tensor (open, high, low, close), e.g.
+            :attr:`Klines.ohlc`, any device.
+        length: bars per window L (1 <= L <= T).
+        step: distance between window starts (>= 1). Default 1.
+
+    Returns:
+        ``[N, L, 4]`` view with N = (T - L) // step + 1.
+
+    Raises:
+        TypeError: ``ohlc`` not a floating tensor; ``length`` or ``step`` not an int.
+        ValueError: ``ohlc`` not ``[T, 4]``; ``length`` or ``step`` < 1; L > T.
+
+    Example:
+        >>> k = load_klines("../shared/data/btcusdt_binance_1m_20230316_20230501.csv.gz")
+        >>> bars = ohlc_windows(k.ohlc, 20)                 # [66068, 20, 4] view
+        >>> images = torch_render.render_ohlc(bars[:256], 64)
+    """
+    op = "ohlc_windows"
+    _check_floating(op, "ohlc", ohlc)
+    length = _check_count(op, "length", length)
+    step = _check_count(op, "step", step)
+    if ohlc.dim() != 2 or ohlc.shape[1] != 4:
+        raise ValueError(f"{op}: ohlc must be [T, 4] (open, high, low, close), got shape {list(ohlc.shape)}")
+    if length > ohlc.shape[0]:
+        raise ValueError(f"{op}: length must be <= T = {ohlc.shape[0]} (the rows of ohlc), got {length}")
+    return ohlc.unfold(0, length, step).transpose(1, 2)
+
+
+def moving_average(close: torch.Tensor, n: int) -> torch.Tensor:
+    """Trailing n-value moving average along the last dimension, NaN until n values exist.
+
+    ``out[..., t] = mean(close[..., t - n + 1 : t + 1])`` for ``t >= n - 1`` (the mean
+    of n values, computed in float64 and returned in ``close``'s dtype), and NaN for
+    ``t < n - 1``. A NaN among the n values makes that mean NaN (so a missing minute
+    of ``load_klines(reindex=True)`` blanks the n means that include it); an
+    infinite value makes it infinite (or NaN).
+
+    Compute it on the long series and then cut windows of the result (with
+    :func:`windows`): each window's moving average then uses the history before the
+    window, and its first value is NaN only when fewer than n - 1 values precede
+    it in the series. The renderer drops overlay segments with a NaN end, so the
+    line starts where the average exists.
+
+    Args:
+        close: ``[T]`` or ``[..., T]`` floating tensor (closes), any device.
+        n: the number of values averaged (>= 1); n = 1 returns ``close`` converted
+            to float64 and back.
+
+    Returns:
+        a tensor of ``close``'s shape, dtype and device.
+
+    Raises:
+        TypeError: ``close`` not a floating tensor; ``n`` not an int.
+        ValueError: ``close`` 0-d; ``n`` < 1.
+
+    Example:
+        >>> moving_average(torch.tensor([1.0, 2.0, 3.0, 4.0]), 2)
+        tensor([nan, 1.5000, 2.5000, 3.5000])
+        >>> k = load_klines("../shared/data/btcusdt_binance_1m_20230316_20230501.csv.gz")
+        >>> ma = windows(moving_average(k.close, 20), 20)   # [66068, 20]; NaN only in windows 0-18
+    """
+    op = "moving_average"
+    _check_floating(op, "close", close)
+    n = _check_count(op, "n", n)
+    if close.dim() < 1:
+        raise ValueError(f"{op}: close must have at least 1 dimension ([T] or [..., T]), got a 0-d tensor")
+    values = close.to(torch.float64)
+    out = torch.full_like(values, math.nan)
+    if n <= values.shape[-1]:
+        out[..., n - 1 :] = values.unfold(-1, n, 1).mean(dim=-1)
+    return out.to(close.dtype)
+
+
+def resample(klines: Klines, minutes: int, *, max_rows: Optional[int] = REINDEX_MAX_ROWS) -> Klines:
+    """Aggregate candles into k-minute bars on a regular grid (k = ``minutes``).
+
+    Bins: a candle with open time t (unix seconds) falls in bin
+    ``floor(t / (60 * k))``, i.e. its minute index ``t // 60`` integer-divided by k.
+    Bins are so aligned to the unix epoch: 5-minute bars open at :00, :05, ...;
+    60-minute bars on the hour; 1440-minute bars at 00:00 UTC. Each bar's
+    timestamp is its bin's start ``bin * 60 * k``, whether or not that minute has
+    a candle.
+
+    Each bar: open = the open of its first candle, high = the max of the highs,
+    low = the min of the lows, close = the close of its last candle, volume = the
+    sum of the volumes. Missing data stays missing, never filled from a
+    neighbour: the result has one row per bin from the first candle's bin to the
+    last's, and a bin without a candle (or whose candles are all NaN) is NaN in
+    every column. A partly missing bin (some of its minutes absent, or NaN as
+    ``load_klines(reindex=True)`` fills them) is aggregated from the values that
+    are there, field by field: NaN values are skipped (open is the first non-NaN
+    open in the bin, close the last non-NaN close, high/low/volume over the
+    non-NaN values), and a field is NaN only when the bin has no value of it.
+
+    Args:
+        klines: candles in time order (strictly increasing timestamps), as
+            :func:`load_klines` returns them, with or without ``reindex``.
+        minutes: bar length k in minutes (>= 1); 1 puts 1-minute candles on a
+            regular minute grid (as ``reindex=True``).
+        max_rows: the most rows the result may have, checked before anything is
+            allocated (default :data:`REINDEX_MAX_ROWS`); None: no bound.
+
+    Returns:
+        a :class:`Klines` (same ``path``) of ``last_bin - first_bin + 1`` rows (0
+        for empty ``klines``), float64 columns.
+
+    Raises:
+        TypeError: ``klines`` not a :class:`Klines`; ``minutes`` or ``max_rows``
+            not an int.
+        ValueError: ``minutes`` or ``max_rows`` < 1; columns that are not 1-D of
+            equal length, a timestamp that is not int64, timestamps not strictly
+            increasing; more than ``max_rows`` bins.
+
+    Example:
+        >>> k = load_klines("../shared/data/btcusdt_binance_1m_20230316_20230501.csv.gz")
+        >>> k5 = resample(k, 5)                        # 13234 bars; the outage's 16 empty bins are NaN
+        >>> bars = ohlc_windows(k5.ohlc, 20)
+    """
+    op = "resample"
+    if not isinstance(klines, Klines):
+        raise TypeError(f"{op}: klines must be a torch_render.data.Klines, got {type(klines).__name__}")
+    minutes = _check_count(op, "minutes", minutes)
+    if max_rows is not None:
+        max_rows = _check_count(op, "max_rows", max_rows)
+    columns = {name: getattr(klines, name) for name in ("timestamp", *_PRICE_COLUMNS)}
+    size = len(klines)
+    for name, column in columns.items():
+        if not isinstance(column, torch.Tensor) or column.dim() != 1 or column.numel() != size:
+            raise ValueError(f"{op}: klines.{name} must be a [N] tensor with N = {size}, got {_describe(column)}")
+    timestamp = columns.pop("timestamp")
+    if timestamp.dtype != torch.int64:
+        raise ValueError(f"{op}: klines.timestamp must be int64 (unix seconds), got {timestamp.dtype}")
+    if size > 1 and not bool((timestamp[1:] > timestamp[:-1]).all()):
+        raise ValueError(f"{op}: klines.timestamp must be strictly increasing (oldest first), it is not")
+    if size == 0:
+        return Klines(timestamp=timestamp.clone(), path=klines.path, **{k: v.clone() for k, v in columns.items()})
+    seconds = 60 * minutes
+    bins = torch.div(timestamp, seconds, rounding_mode="floor")
+    slot = bins - bins[0]
+    count = int(slot[-1]) + 1
+    if max_rows is not None and count > max_rows:
+        raise ValueError(
+            f"{op}: {minutes}-minute bars from {_utc(int(timestamp[0]))} to {_utc(int(timestamp[-1]))} "
+            f"would be {count} rows, more than max_rows={max_rows}; pass a larger max_rows, or None"
+        )
+    grid = (bins[0] + torch.arange(count, dtype=torch.int64, device=timestamp.device)) * seconds
+    out = {name: _aggregate(values.to(torch.float64), slot, count, how)
+           for (name, values), how in zip(columns.items(), ("first", "amax", "amin", "last", "sum"))}
+    return Klines(timestamp=grid, path=klines.path, **out)
+
+
+def _aggregate(values: torch.Tensor, slot: torch.Tensor, count: int, how: str) -> torch.Tensor:
+    """Per bin (``slot`` of each row, ascending) the first, last, max, min or sum of the
+    non-NaN ``values``; NaN for a bin with none."""
+    present = ~values.isnan()
+    slot, values = slot[present], values[present]
+    out = torch.full((count,), math.nan, dtype=torch.float64, device=values.device)
+    if how in ("amax", "amin"):
+        return out.scatter_reduce_(0, slot, values, how, include_self=False)
+    if how == "sum":
+        totals = torch.zeros_like(out).index_add_(0, slot, values)
+        seen = torch.zeros(count, dtype=torch.bool, device=values.device)
+        seen[slot] = True
+        return torch.where(seen, totals, out)
+    # first / last: the smallest / largest row position per bin, then its value.
+    rows = torch.arange(values.numel(), device=values.device)
+    pick = torch.full((count,), -1, dtype=torch.int64, device=values.device)
+    pick.scatter_reduce_(0, slot, rows, "amin" if how == "first" else "amax", include_self=False)
+    return torch.where(pick >= 0, values[pick.clamp(min=0)] if values.numel() else out, out)
+
 
 _INT64_END = 2**63  # the first integer past int64
-
-# A column's spec: the names accepted in a header, its index in a headerless Binance
-# row and its parser (which raises ValueError with the rest of the message).
-_ColumnSpec = tuple[tuple[str, ...], int, Callable[[str], object]]
-
-
-@dataclass
-class _Table:
-    """The parsed values of the wanted columns of a CSV, with each row's line number."""
-
-    name: str  # the file, and the zip member, for messages
-    lines: list[int]
-    columns: dict[str, list]
-
-
-@contextlib.contextmanager
-def _open_source(path: str) -> Iterator[tuple[IO[bytes], str]]:
-    """The file's bytes (decompressed) and its name for messages."""
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    try:
-        if magic[:2] == _GZIP_MAGIC:
-            with gzip.open(path, "rb") as raw:
-                yield raw, path
-        elif magic in _ZIP_MAGICS:
-            with zipfile.ZipFile(path) as archive:
-                member = _single_csv(archive, path)
-                with archive.open(member) as raw:
-                    yield raw, f"{path} ({member})"
-        else:
-            with open(path, "rb") as raw:
-                yield raw, path
-    except (gzip.BadGzipFile, zipfile.BadZipFile, zlib.error, EOFError) as e:
-        raise KlineError(f"{path}: corrupt compressed file: {e}") from None
-
-
-def _single_csv(archive: zipfile.ZipFile, path: str) -> str:
-    """The one data file of a Binance-style archive."""
-    files = [info.filename for info in archive.infolist() if not info.is_dir()]
-    csvs = [name for name in files if name.lower().endswith(".csv")]
-    if len(files) == 1:
-        return files[0]
-    if len(csvs) == 1:
-        return csvs[0]
-    if not files:
-        raise KlineError(f"{path}: no CSV file in the zip archive (it is empty)")
-    if not csvs:
-        shown = ", ".join(map(repr, files[:5])) + (", ..." if len(files) > 5 else "")
-        raise KlineError(f"{path}: no CSV file in the zip archive (it has {len(files)} files: {shown})")
-    raise KlineError(
-        f"{path}: expected one CSV file in the zip archive, found {len(csvs)} among {len(files)} files"
-    )
-
-
-def _rows(raw: IO[bytes], name: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of each record of a UTF-8 CSV stream but blank lines.
-
-    A blank line is empty or only whitespace; a record of empty fields (``,,``) is
-    not blank and is yielded. The number is the record's first line, 1-based.
-    """
-    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    consumed = 0  # lines handed to the csv reader so far
-    last = ""
-
-    def lines() -> Iterator[str]:
-        nonlocal consumed, last
-        for last in text:
-            consumed += 1
-            yield last
-
-    reader = csv.reader(lines())
-    while True:
-        first = consumed + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise KlineError(f"{name}: line {first}: {e}") from None
-        except UnicodeDecodeError:
-            # Decoding runs ahead in blocks, so no exact line can be named here.
-            raise KlineError(f"{name}: not a UTF-8 text file") from None
-        # A one-line record with no non-whitespace text: csv gives [] or ['  '].
-        if consumed == first and len(row) <= 1 and not last.strip():
-            continue
-        yield first, row
-
-
-def _read_table(
-    path: str,
-    wanted: dict[str, _ColumnSpec],
-    header_text: str,
-    *,
-    optional: Optional[dict[str, _ColumnSpec]] = None,
-    check: Optional[Callable[[int, list], None]] = None,
-) -> _Table:
-    """Read and parse the wanted columns of a kline CSV (and the ``optional`` ones
-    that it has; None where a header lacks them), each given as a ``_ColumnSpec``.
-
-    The first non-blank line is a header if a field is one of the accepted names
-    (case-insensitive, a space read as "_"), else it must be a 12-field Binance row;
-    every later line must have as many fields as the first. ``check`` gets each
-    row's parsed values (in the order of ``wanted`` then ``optional``) and raises
-    ValueError with the rest of the message for a row that is not possible. The
-    first bad line raises, and nothing after it is read.
-    """
-    specs = {**wanted, **(optional or {})}
-    names = {n for accepted, _, _ in specs.values() for n in accepted}
-    parsers = [(column, parse) for column, (_, _, parse) in specs.items()]
-    with _open_source(path) as (raw, name):
-        lines: list[int] = []
-        values: list[list] = [[] for _ in specs]
-        index: list[Optional[int]] = []
-        num_fields = 0
-        for line, row in _rows(raw, name):
-            if not index:
-                header = [field.strip().lower().replace(" ", "_") for field in row]  # "Open time"
-                num_fields = len(row)
-                if names.intersection(header):
-                    _check_header(header, wanted, header_text, f"{name}: line {line}")
-                    # The first accepted name present (e.g. "timestamp" before "time").
-                    index = [
-                        next((header.index(n) for n in accepted if n in header), None)
-                        for accepted, _, _ in specs.values()
-                    ]
-                    continue
-                if num_fields != _BINANCE_FIELDS:
-                    raise KlineError(
-                        f"{name}: line {line}: expected a header with {header_text} or a "
-                        f"{_BINANCE_FIELDS}-field Binance kline row, got {num_fields} fields"
-                    )
-                index = [binance for _, binance, _ in specs.values()]
-            if len(row) != num_fields:
-                raise KlineError(f"{name}: line {line}: expected {num_fields} fields, got {len(row)}")
-            if not any(field.strip() for field in row):
-                raise KlineError(
-                    f"{name}: line {line}: expected {num_fields} values, got a row of "
-                    f"{num_fields} empty fields: {','.join(row)!r}"
-                )
-            parsed = []
-            for i, (column_name, parse) in zip(index, parsers):
-                try:
-                    parsed.append(None if i is None else parse(row[i]))
-                except ValueError as e:
-                    raise KlineError(f"{name}: line {line}: {column_name} {e}") from None
-            if check is not None:
-                try:
-                    check(line, parsed)
-                except ValueError as e:
-                    raise KlineError(f"{name}: line {line}: {e}") from None
-            lines.append(line)
-            for column, value in zip(values, parsed):
-                column.append(value)
-    if not index:
-        raise KlineError(f"{name}: no data (empty file)")
-    return _Table(name, lines, dict(zip(specs, values)))
-
-
-def _check_header(header: list[str], wanted: dict[str, _ColumnSpec], header_text: str, where: str) -> None:
-    """A header (normalised names) names every wanted column, and no column twice."""
-    seen: dict[str, int] = {}
-    for i, field in enumerate(header):
-        if field and field in seen:
-            raise KlineError(
-                f"{where}: the header names the column {field!r} twice (fields {seen[field] + 1} "
-                f"and {i + 1}); expected each column once"
-            )
-        seen.setdefault(field, i)
-    missing = [col for col, (accepted, _, _) in wanted.items() if not set(accepted) & set(header)]
-    if missing:
-        raise KlineError(
-            f"{where}: the header has no {', '.join(map(repr, missing))} "
-            f"column (expected {header_text}; found {', '.join(map(repr, header))})"
-        )
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"is not a number: {text!r}") from None
-
-
-def _check_prices(open_: Optional[float], high: Optional[float], low: Optional[float], close: float) -> None:
-    """ValueError unless the prices (those given; None: no such column) can be a
-    candle's. NaN passes every comparison (a missing value, drawn as a gap)."""
-    for label, value in (("open", open_), ("high", high), ("low", low), ("close", close)):
-        if value is not None and value <= 0:
-            raise ValueError(f"{label} must be a price > 0, got {value!r}")
-    if high is not None and low is not None and high < low:
-        raise ValueError(f"high {high!r} is below low {low!r}")
-    for label, value in (("open", open_), ("close", close)):
-        if value is None:
-            continue
-        if high is not None and high < value:
-            raise ValueError(f"high {high!r} is below {label} {value!r}")
-        if low is not None and low > value:
-            raise ValueError(f"low {low!r} is above {label} {value!r}")
-
-
-class _KlineRowCheck:
-    """The row check of ``load_klines``: one timestamp unit per file, strictly
-    increasing timestamps, possible prices and a volume >= 0; with a reindex
-    ``interval``, timestamps on its grid and fewer than ``max_rows`` steps (None: no
-    bound) after the first."""
-
-    def __init__(self, interval: Optional[int] = None, max_rows: Optional[int] = None) -> None:
-        self.interval = interval
-        self.max_rows = max_rows
-        self.first: Optional[tuple[int, str, int]] = None  # (line, unit, seconds) of the first row
-        self.previous: Optional[tuple[int, int]] = None  # (line, seconds) of the last row
-
-    def __call__(self, line: int, values: list) -> None:
-        (unit, seconds), open_, high, low, close, volume = values
-        if self.first is None:
-            self.first = (line, unit, seconds)
-        elif unit != self.first[1]:
-            raise ValueError(
-                f"timestamp is in {unit} but line {self.first[0]}'s is in {self.first[1]}: "
-                "mixed timestamp units"
-            )
-        if self.previous is not None and seconds <= self.previous[1]:
-            what = "duplicate timestamp" if seconds == self.previous[1] else "timestamp not after the previous row's"
-            raise ValueError(
-                f"{what}: {seconds} (line {self.previous[0]} has {self.previous[1]}); rows must be "
-                "sorted by strictly increasing open time"
-            )
-        self.previous = (line, seconds)
-        if self.interval is not None:
-            first_line, _, first = self.first
-            steps, off = divmod(seconds - first, self.interval)
-            if off:
-                raise ValueError(
-                    f"timestamp {seconds} is not on the {self.interval}-second grid that starts at "
-                    f"{first} (line {first_line})"
-                )
-            if self.max_rows is not None and steps >= self.max_rows:
-                raise ValueError(
-                    f"reindex=True would make more than max_rows={self.max_rows} rows of "
-                    f"{self.interval} s: this row is {steps} steps after line {first_line}'s; pass a "
-                    "larger max_rows, or max_rows=None, to allow it"
-                )
-        _check_prices(open_, high, low, close)
-        if volume < 0:
-            raise ValueError(f"volume must be >= 0, got {volume!r}")
-
-
-def _timestamp(text: str) -> tuple[str, int]:
-    """(unit, unix seconds) of one timestamp; ValueError says what is wrong with it."""
-    try:
-        raw = int(text)
-    except ValueError:
-        try:
-            moment = datetime.datetime.fromisoformat(text.strip())
-        except ValueError:
-            raise ValueError(
-                f"is not an integer (seconds, milliseconds or microseconds) or an ISO 8601 "
-                f"date-time: {text!r}"
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.timezone.utc)
-        since = moment - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-        if since.microseconds:
-            raise ValueError(f"is not a whole second: {text!r}") from None
-        return "date-time text", since.days * 86400 + since.seconds
-    for limit, unit, scale in _UNITS:
-        if abs(raw) < limit:
-            if raw % scale:
-                raise ValueError(f"is not a whole second: {text!r} (read as {unit})")
-            return unit, raw // scale
-    raise ValueError(f"is out of range (more than 17 digits): {text!r}")
-
-
-# Column -> (names accepted in a header, index in a Binance row, parser).
-_KLINE_COLUMNS: dict[str, _ColumnSpec] = {
-    "timestamp": (_TIME_NAMES, 0, _timestamp),
-    **{name: ((name,), i + 1, _float) for i, name in enumerate(_PRICE_COLUMNS)},
-}
 
 
 def _utc(seconds: int) -> str:
@@ -691,6 +597,27 @@ def _check_int(op: str, name: str, value: object, low: int, end: Optional[int] =
         bound = "" if end is None else (" and < 2**63" if end == _INT64_END else f" and < {end}")
         raise ValueError(f"{op}: {name} must be an integer >= {low}{bound}, got {value!r}")
     return number
+
+
+def _check_count(op: str, name: str, value: object, low: int = 1) -> int:
+    """``value`` as an int >= ``low``: TypeError for a non-integer (bool, float, str),
+    ValueError below ``low``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be an int, got bool")
+    try:
+        number = operator.index(value)  # int, NumPy integers; not float
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}") from None
+    if number < low:
+        raise ValueError(f"{op}: {name} must be >= {low}, got {number}")
+    return number
+
+
+def _check_floating(op: str, name: str, value: object) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{op}: {name} must be a floating tensor, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"{op}: {name} must be a floating tensor, got a {value.dtype} tensor")
 
 
 def _describe(value: object) -> str:

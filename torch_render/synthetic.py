@@ -1,4 +1,5 @@
-"""A seeded generator of synthetic one-minute closes, for demos, tests and benchmarks.
+"""Seeded generators of synthetic one-minute closes and OHLCV bars, for demos, tests
+and benchmarks.
 
 The series look like real minute closes of a liquid market rather than a plain
 Gaussian random walk: log returns have a slowly varying volatility (a per-series
@@ -13,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["synthetic_closes"]
+__all__ = ["synthetic_closes", "synthetic_ohlcv"]
 
 # Real BTC/USDT one-minute closes (2023) have a log-return standard deviation of
 # about 7e-4 per minute; the default volatility is of that order.
@@ -115,3 +116,55 @@ def synthetic_closes(
 
     log_path = torch.cat([torch.zeros(count, 1, dtype=torch.float64), returns.cumsum(-1)], dim=-1)
     return (start_price * torch.exp(log_path)).to(dtype)
+
+
+def synthetic_ohlcv(
+    count: int,
+    length: int = 20,
+    *,
+    seed: int = 0,
+    ticks: int = 4,
+    start_price: float = 30000.0,
+    volatility: float = DEFAULT_VOLATILITY,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random OHLC bars with volumes: each bar summarises ``ticks`` steps of a
+    :func:`synthetic_closes` path.
+
+    Series b is the path ``p = synthetic_closes(count, length * ticks + 1, seed=seed,
+    ...)[b]``; bar i opens at ``p[i * ticks]``, closes at ``p[(i + 1) * ticks]`` (the
+    next bar's open) and has the max and min of ``p[i * ticks : (i + 1) * ticks + 1]``
+    as high and low, so every bar is a possible candle. Its volume is lognormal and
+    grows with the bar's absolute log return (busy bars trade more), from a second
+    generator seeded with ``seed``.
+
+    Args:
+        count: number of series B (>= 0).
+        length: bars per series L (>= 1). Default 20.
+        seed: seed of both generators. Default 0.
+        ticks: path steps per bar (>= 1). Default 4.
+        start_price, volatility: as in :func:`synthetic_closes` (volatility per
+            path step).
+
+    Returns:
+        ``(ohlc, volume)``: ``[count, length, 4]`` (open, high, low, close) and
+        ``[count, length]`` float64 tensors on the CPU, finite and positive.
+
+    Example:
+        >>> ohlc, volume = synthetic_ohlcv(64, 20, seed=1)
+        >>> images = torch_render.render_ohlc(ohlc, 64, volume=volume, volume_rows=12)
+    """
+    count, length, ticks = int(count), int(length), int(ticks)
+    if length < 1:
+        raise ValueError(f"synthetic_ohlcv: length must be >= 1, got {length}")
+    if ticks < 1:
+        raise ValueError(f"synthetic_ohlcv: ticks must be >= 1, got {ticks}")
+    path = synthetic_closes(
+        count, length * ticks + 1, seed=seed, start_price=start_price, volatility=volatility
+    )
+    steps = path.unfold(-1, ticks + 1, ticks)  # [count, length, ticks + 1], shared ends
+    ohlc = torch.stack((steps[..., 0], steps.amax(-1), steps.amin(-1), steps[..., -1]), dim=-1)
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(int(seed))
+    size = torch.exp(0.5 * torch.randn(count, length, dtype=torch.float64, generator=gen))
+    move = (ohlc[..., 3] / ohlc[..., 0]).log().abs() / max(volatility * math.sqrt(ticks), 1e-12)
+    return ohlc, 10.0 * size * (1.0 + move)

@@ -6,10 +6,16 @@ pickle into DataLoader workers (fork and spawn) and script with
 ``torch.jit.script`` (a scripted model that draws its own input saves and loads
 with ``torch.jit.save``/``torch.jit.load``, also from C++).
 
+``LineChart`` draws line charts (``render_line``); ``OHLCChart`` draws OHLC bars or
+candlesticks with an optional volume panel and overlays (``render_ohlc``; defined in
+``torch_render.ohlc`` and re-exported here, the same class as
+``torch_render.OHLCChart``).
+
 Example:
     >>> chart = LineChart(224, 224, line_width=2.0)
     >>> images = chart(torch.randn(64, 100).cumsum(-1))            # [64, 1, 224, 224]
     >>> model = torch.jit.script(torch.nn.Sequential(chart, torch.nn.Conv2d(1, 8, 3)))
+    >>> bars = OHLCChart(64, style="candle", volume_rows=12)(torch.rand(8, 20, 4) + 10, torch.rand(8, 20))
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ from typing import Optional
 import torch
 from torch import nn
 
+from torch_render.ohlc import OHLCChart
 from torch_render.ops import OUTPUT_DTYPES, _check_bool, _check_dtype, _check_float, _check_int
 
-__all__ = ["LineChart"]
+__all__ = ["LineChart", "OHLCChart"]
 
 
 class LineChart(nn.Module):
