@@ -325,7 +325,7 @@ def test_out_may_not_overlap_inputs():
         ({"height": 10, "style": 1}, "render_ohlc: style must be a str, got 1 of type int"),
         ({"height": 10, "background": "white"}, "render_ohlc: background must be a float, got 'white' of type str"),
         ({"height": 10, "foreground": False}, "render_ohlc: foreground must be a float, got False of type bool"),
-        ({"height": 10, "volume": [1.0] * 5}, "render_ohlc: volume must be a Tensor or None, got [1.0, 1.0, 1.0, 1.0, 1.0] of type list"),
+        ({"height": 10, "volume": [1.0] * 5}, "render_ohlc: volume must be a Tensor, got [1.0, 1.0, 1.0, 1.0, 1.0] of type list"),
         ({"height": 10, "dtype": "uint8"}, "render_ohlc: dtype must be a torch.dtype or None, got 'uint8' of type str"),
     ],
 )

@@ -9,11 +9,12 @@ came. The fake kernels' messages repeat those of ``csrc/`` word for word.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import operator
 import struct
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
@@ -61,38 +62,37 @@ def check_int(who: str, name: str, value: object, allow_none: bool = False) -> O
     raise type_error(who, name, "an int" + (" or None" if allow_none else ""), value)
 
 
-def check_int64(who: str, name: str, value: object, allow_none: bool = False) -> Optional[int]:
-    """``check_int``, and a ValueError for a Python int that int64 cannot hold (the
-    dispatcher would refuse it without the argument's name)."""
-    value = check_int(who, name, value, allow_none)
-    if type(value) is int and not -(2**63) <= value < 2**63:
-        raise ValueError(f"{who}: {name} must fit in int64, got {value}")
-    return value
-
-
-def check_float(who: str, name: str, value: object) -> float:
-    """``value`` as a float: a Python or NumPy real number (ints too), not a bool or a tensor."""
+def check_float(who: str, name: str, value: object, allow_none: bool = False) -> Optional[float]:
+    """``value`` as a float: a Python or NumPy real number (ints too), not a bool or a
+    tensor (or None where allowed)."""
     if type(value) is float or isinstance(value, (torch.SymFloat, torch.SymInt)):
         return value  # type: ignore[return-value]
+    if type(value) is int:  # (before the slower ABC test below)
+        return float(value)
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, torch.Tensor)):
         return float(value)
-    raise type_error(who, name, "a float", value)
+    if allow_none and value is None:
+        return None
+    raise type_error(who, name, "a float" + (" or None" if allow_none else ""), value)
 
 
-def check_bool(who: str, name: str, value: object) -> bool:
-    """``value`` as a bool: True, False or a NumPy bool, not an int or a string."""
+def check_bool(who: str, name: str, value: object, allow_none: bool = False) -> Optional[bool]:
+    """``value`` as a bool: True, False or a NumPy bool, not an int or a string (or
+    None where allowed)."""
     if value is True or value is False or isinstance(value, torch.SymBool):
         return value  # type: ignore[return-value]
     if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):  # NumPy 2, 1
         return bool(value)
-    raise type_error(who, name, "a bool", value)
+    if allow_none and value is None:
+        return None
+    raise type_error(who, name, "a bool" + (" or None" if allow_none else ""), value)
 
 
-def check_str(who: str, name: str, value: object) -> str:
-    """``value`` as a str."""
-    if isinstance(value, str):
+def check_str(who: str, name: str, value: object, allow_none: bool = False) -> Optional[str]:
+    """``value`` as a str (or None where allowed)."""
+    if isinstance(value, str) or (allow_none and value is None):
         return value
-    raise type_error(who, name, "a str", value)
+    raise type_error(who, name, "a str" + (" or None" if allow_none else ""), value)
 
 
 def check_dtype(who: str, name: str, value: object, allow_none: bool = False) -> Optional[torch.dtype]:
@@ -103,10 +103,66 @@ def check_dtype(who: str, name: str, value: object, allow_none: bool = False) ->
 
 
 def check_tensor(who: str, name: str, value: object, allow_none: bool = False) -> Optional[torch.Tensor]:
-    """``value`` as a tensor (or None where allowed)."""
+    """``value`` as a tensor (or None where allowed: an optional tensor not given)."""
     if isinstance(value, torch.Tensor) or (allow_none and value is None):
         return value
-    raise type_error(who, name, "a Tensor" + (" or None" if allow_none else ""), value)
+    raise type_error(who, name, "a Tensor", value)
+
+
+# The check of each schema type, and the Python type that needs no check or conversion.
+_TYPE_CHECKS = {
+    "int": (check_int, int),
+    "float": (check_float, float),
+    "bool": (check_bool, bool),
+    "str": (check_str, str),
+    "ScalarType": (check_dtype, torch.dtype),
+    "Tensor": (check_tensor, torch.Tensor),
+}
+
+
+class ArgumentChecks(NamedTuple):
+    """How a wrapper checks the types of its arguments: per argument its name, its
+    check, whether None is allowed and the Python types that pass unchanged; and
+    every tuple of such types (the common case, tested at once)."""
+
+    checks: Tuple[Tuple[str, Callable[..., Any], bool, Tuple[type, ...]], ...]
+    exact_types: FrozenSet[Tuple[type, ...]]
+
+
+def argument_checks(op: torch._ops.OpOverload, names: Sequence[str], not_none: Sequence[str] = ()) -> ArgumentChecks:
+    """The type check of each argument in ``names`` as ``op``'s schema declares it
+    (``int`` -> :func:`check_int`, ``float?`` -> :func:`check_float` allowing None, ...),
+    so the Python side defines no argument type of its own; ``not_none``: optional
+    arguments that a caller (a module's option) requires."""
+    types = {a.name: a.real_type for a in op._schema.arguments}
+    checks = []
+    for name in names:
+        optional = isinstance(types[name], torch._C.OptionalType)
+        check, python_type = _TYPE_CHECKS[str(types[name].getElementType() if optional else types[name])]
+        allow_none = optional and name not in not_none
+        checks.append((name, check, allow_none, (python_type, type(None)) if allow_none else (python_type,)))
+    return ArgumentChecks(tuple(checks), frozenset(itertools.product(*(c[3] for c in checks))))
+
+
+def check_arguments(who: str, arguments: ArgumentChecks, values: Tuple[object, ...]) -> Sequence[Any]:
+    """``values`` (in the order of ``arguments``) as Python values (NumPy scalars
+    taken, ints for floats), or a TypeError naming the first argument of the wrong type."""
+    types = tuple(map(type, values))
+    if types in arguments.exact_types:
+        return values
+    checked = list(values)
+    for i, (name, check, allow_none, exact) in enumerate(arguments.checks):
+        if types[i] not in exact:
+            checked[i] = check(who, name, checked[i], allow_none)
+    return checked
+
+
+def check_int64(who: str, arguments: ArgumentChecks, values: Sequence[object]) -> None:
+    """A ValueError for an int argument whose Python int int64 cannot hold (the
+    dispatcher would refuse it without the argument's name)."""
+    for (name, check, _, _), value in zip(arguments.checks, values):
+        if check is check_int and type(value) is int and not -(2**63) <= value < 2**63:
+            raise ValueError(f"{who}: {name} must fit in int64, got {value}")
 
 
 def check_out_dtype(who: str, dtype: Optional[torch.dtype], out: torch.Tensor) -> None:

@@ -11,13 +11,13 @@ from torch import nn
 from torch_render._checks import (
     FLOATING,
     OUTPUT_DTYPES,
-    check_dtype,
-    check_float,
+    argument_checks,
+    check_arguments,
+    check_int,
     check_int64,
     check_out_dtype,
     check_out_layout,
     check_out_overlap,
-    check_str,
     check_tensor,
     finite_in_float32,
     schema_defaults,
@@ -34,6 +34,14 @@ _MAX_BAR_WIDTH = 1 << 16
 #: for. The signatures of render_ohlc, OHLCChart and the fake kernels read them here.
 OHLC_DEFAULTS = schema_defaults(torch.ops.torch_render.render_ohlc.default, dtype=torch.float32)
 _D = OHLC_DEFAULTS
+
+_OPTIONS = ("height", "width", "style", "bar_width", "volume_rows", "background", "foreground", "dtype")
+# The type of each argument, as the schema declares it: render_ohlc's (its tensors,
+# then its options) and OHLCChart's options (a module's dtype is a dtype, not None).
+_ARGUMENTS = argument_checks(
+    torch.ops.torch_render.render_ohlc.default, ("ohlc", "volume", "overlays", "value_range") + _OPTIONS
+)
+_MODULE_OPTIONS = argument_checks(torch.ops.torch_render.render_ohlc.default, _OPTIONS, not_none=("dtype",))
 
 #: Image heights of the JKX preset by number of bars (Jiang, Kelly & Xiu 2023).
 JKX_HEIGHTS = {5: 32, 20: 64, 60: 96}
@@ -180,13 +188,15 @@ def render_ohlc(
         torch.uint8
     """
     if not torch.jit.is_scripting():
-        # The argument types (TorchScript checks them itself).
-        check_tensor(_OP, "ohlc", ohlc)
-        for name, t in (("volume", volume), ("overlays", overlays), ("value_range", value_range), ("out", out)):
-            check_tensor(_OP, name, t, allow_none=True)
-        height, width, style, bar_width, volume_rows, background, foreground, dtype = _check_options(
-            _OP, height, width, style, bar_width, volume_rows, background, foreground, dtype, allow_none=True
+        # The argument types (TorchScript checks them itself); Python values for NumPy scalars.
+        values = check_arguments(
+            _OP, _ARGUMENTS,
+            (ohlc, volume, overlays, value_range, height, width, style, bar_width, volume_rows, background,
+             foreground, dtype),
         )
+        check_int64(_OP, _ARGUMENTS, values)
+        height, width, style, bar_width, volume_rows, background, foreground, dtype = values[4:]
+        check_tensor(_OP, "out", out, allow_none=True)
     if out is not None:
         check_out_dtype("render_ohlc", dtype, out)
         torch.ops.torch_render.render_ohlc(
@@ -199,24 +209,6 @@ def render_ohlc(
         ohlc, height, width, volume=volume, overlays=overlays, style=style, bar_width=bar_width,
         volume_rows=volume_rows, value_range=value_range, background=background, foreground=foreground,
         dtype=dtype,
-    )
-
-
-def _check_options(who: str, height: object, width: object, style: object, bar_width: object,
-                   volume_rows: object, background: object, foreground: object, dtype: object,
-                   allow_none: bool) -> tuple:
-    """render_ohlc's plain arguments as Python values (NumPy scalars taken), or a
-    TypeError naming the argument (a ValueError past int64); ``allow_none``: whether
-    dtype may be None. For render_ohlc and OHLCChart alike, with ``who`` in the message."""
-    return (
-        check_int64(who, "height", height),
-        check_int64(who, "width", width, allow_none=True),
-        check_str(who, "style", style),
-        check_int64(who, "bar_width", bar_width),
-        check_int64(who, "volume_rows", volume_rows),
-        check_float(who, "background", background),
-        check_float(who, "foreground", foreground),
-        check_dtype(who, "dtype", dtype, allow_none),
     )
 
 
@@ -256,7 +248,7 @@ def jkx_chart(
     check_tensor(op, "ohlc", ohlc)
     check_tensor(op, "volume", volume, allow_none=True)
     check_tensor(op, "overlays", overlays, allow_none=True)
-    height = check_int64(op, "height", height, allow_none=True)
+    height = check_int(op, "height", height, allow_none=True)
     if ohlc.dim() != 3 or ohlc.shape[2] != 4:
         raise ValueError(
             f"{op}: ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape {list(ohlc.shape)}"
@@ -328,9 +320,11 @@ class OHLCChart(nn.Module):
         dtype: torch.dtype = _D["dtype"],
     ) -> None:
         super().__init__()
-        height, width, style, bar_width, volume_rows, background, foreground, dtype = _check_options(
-            "OHLCChart", height, width, style, bar_width, volume_rows, background, foreground, dtype, allow_none=False
+        options = check_arguments(
+            "OHLCChart", _MODULE_OPTIONS, (height, width, style, bar_width, volume_rows, background, foreground, dtype)
         )
+        check_int64("OHLCChart", _MODULE_OPTIONS, options)
+        height, width, style, bar_width, volume_rows, background, foreground, dtype = options
         # The options the op checks without data, checked now (with its messages).
         _check_args(torch.empty(1, 1, 4, device="meta"), height, None, None, None, style, bar_width,
                     volume_rows, None, background, foreground, dtype, "dtype")

@@ -13,10 +13,8 @@ from torch_render._checks import (
     FLOATING,
     OUTPUT_DTYPES,
     OUTPUT_LIMITS,
-    check_bool,
-    check_dtype,
-    check_float,
-    check_int,
+    argument_checks,
+    check_arguments,
     check_out_dtype,
     check_out_layout,
     check_out_overlap,
@@ -135,35 +133,12 @@ def render_line(
 # render_line's options that the eager path passes to the op only where they differ
 # from the schema's defaults.
 _OPTIONS = ("line_width", "antialias", "margin", "channels", "background", "foreground")
-
-
-def check_line_options(
-    who: str,
-    height: object,
-    width: object,
-    line_width: object,
-    antialias: object,
-    margin: object,
-    channels: object,
-    background: object,
-    foreground: object,
-    dtype: object,
-    allow_none: bool,
-) -> tuple:
-    """render_line's plain arguments as Python values (NumPy scalars taken), or a
-    TypeError naming the argument; ``allow_none``: whether dtype may be None. For
-    render_line and LineChart alike, with ``who`` in the message."""
-    return (
-        check_int(who, "height", height),
-        check_int(who, "width", width),
-        check_float(who, "line_width", line_width),
-        check_bool(who, "antialias", antialias),
-        check_float(who, "margin", margin),
-        check_bool(who, "channels", channels),
-        check_float(who, "background", background),
-        check_float(who, "foreground", foreground),
-        check_dtype(who, "dtype", dtype, allow_none),
-    )
+# The type of each argument the eager path checks, as the schema declares it.
+_ARGUMENTS = argument_checks(
+    torch.ops.torch_render.render_line.default,
+    ("series", "height", "width", "line_width", "antialias", "margin", "value_range", "channels", "background",
+     "foreground", "dtype"),
+)
 
 
 def _render_line_eager(
@@ -184,9 +159,11 @@ def _render_line_eager(
     argument), and only the options that differ from the schema's defaults passed
     to the op (the dispatcher's parsing of each keyword costs about 0.4 us a call)."""
     who = "render_line"
-    check_tensor(who, "series", series)
-    height, width, line_width, antialias, margin, channels, background, foreground, dtype = check_line_options(
-        who, height, width, line_width, antialias, margin, channels, background, foreground, dtype, allow_none=True
+    series, height, width, line_width, antialias, margin, value_range, channels, background, foreground, dtype = (
+        check_arguments(
+            who, _ARGUMENTS,
+            (series, height, width, line_width, antialias, margin, value_range, channels, background, foreground, dtype),
+        )
     )
     for name, size in (("height", height), ("width", width)):
         # Python ints past int64 would otherwise fail in the dispatcher's schema match.
@@ -199,7 +176,7 @@ def _render_line_eager(
         if value != default or (value == 0 and math.copysign(1.0, value) != math.copysign(1.0, default)):
             kwargs[name] = value
     if value_range is not None:
-        kwargs["value_range"] = check_tensor(who, "value_range", value_range)
+        kwargs["value_range"] = value_range
     if out is not None:
         check_tensor(who, "out", out)
         check_out_dtype(who, dtype, out)

@@ -21,11 +21,19 @@ from typing import Optional
 import torch
 from torch import nn
 
-from torch_render._checks import OUTPUT_DTYPES, check_bool
+from torch_render._checks import OUTPUT_DTYPES, argument_checks, check_arguments, check_bool
 from torch_render.ops import LINE_DEFAULTS as _D
-from torch_render.ops import check_line_options, render_line
+from torch_render.ops import render_line
 
 __all__ = ["LineChart"]
+
+# The type of each option of LineChart, as render_line's schema declares it (a
+# module's dtype is a dtype, not None).
+_LINE_OPTIONS = argument_checks(
+    torch.ops.torch_render.render_line.default,
+    ("height", "width", "line_width", "antialias", "margin", "channels", "background", "foreground", "dtype"),
+    not_none=("dtype",),
+)
 
 
 class LineChart(nn.Module):
@@ -94,8 +102,8 @@ class LineChart(nn.Module):
         super().__init__()
         # The argument types are checked as render_line checks them (same messages).
         who = "LineChart"
-        height, width, line_width, antialias, margin, channels, background, foreground, dtype = check_line_options(
-            who, height, width, line_width, antialias, margin, channels, background, foreground, dtype, allow_none=False
+        height, width, line_width, antialias, margin, channels, background, foreground, dtype = check_arguments(
+            who, _LINE_OPTIONS, (height, width, line_width, antialias, margin, channels, background, foreground, dtype)
         )
         batched = check_bool(who, "batched", batched)
         for name, size in (("height", height), ("width", width)):
