@@ -180,6 +180,10 @@ def render_ohlc(
     Returns:
         ``[B, 1, H, W]`` contiguous tensor on ohlc's device (``out`` when given).
 
+    The defaults are those of the op's schema; wrong Python types are a TypeError
+    naming the argument. Scripts with ``torch.jit.script`` (the arguments may also
+    be given by position, in the order above).
+
     Example:
         >>> ohlc = torch.tensor([[[10.0, 12.0, 9.0, 11.0], [11.0, 13.0, 10.0, 10.5]]])
         >>> render_ohlc(ohlc, 16).shape

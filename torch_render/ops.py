@@ -106,6 +106,11 @@ def render_line(
             non-floating ``series``/``value_range``, an unsupported output dtype.
         ValueError: bad shapes and values (the message names the argument).
 
+    The defaults are those of the op's schema. The options may also be given by
+    position, in the order above (TorchScript compiles no keyword-only argument with
+    a default): ``torch.jit.script(render_line)`` scripts this function, and
+    scripted code may call it; there TorchScript checks the argument types.
+
     Example:
         >>> series = torch.randn(64, 100).cumsum(-1)
         >>> img = render_line(series, 500, 800)          # [64, 1, 500, 800] float32
