@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-import torch_render
 from torch_render import LineChart, OHLCChart, render_line, render_ohlc
 from torch_render import ohlc as ohlc_module
 from torch_render import ops, transforms
