@@ -44,13 +44,17 @@ def _schema_defaults(op: torch._ops.OpOverload) -> dict:
 
 def _signature_defaults(fn) -> dict:
     return {
-        name: p.default for name, p in inspect.signature(fn).parameters.items() if p.default is not inspect.Parameter.empty
+        name: p.default
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.default is not inspect.Parameter.empty
     }
 
 
 def _same_value(a, b) -> bool:
     # Bits, not ==: -0.0 and 0.0 are other colours; True is not 1.
-    return type(a) is type(b) and (a == b if not isinstance(a, float) else np.float64(a).tobytes() == np.float64(b).tobytes())
+    if isinstance(a, float):
+        return type(b) is float and np.float64(a).tobytes() == np.float64(b).tobytes()
+    return type(a) is type(b) and a == b
 
 
 # ------------------------------------------------------------------- TorchScript
@@ -210,24 +214,19 @@ def test_ohlc_chart_calls_render_ohlc_and_gives_its_bits(monkeypatch):
 # ----------------------------------------------------------- one source of defaults
 
 
-def test_render_line_defaults_are_the_schemas():
-    schema, python = _schema_defaults(LINE_OP), _signature_defaults(render_line)
+@pytest.mark.parametrize(
+    "wrapper, op", [(render_line, LINE_OP), (render_ohlc, OHLC_OP)], ids=["render_line", "render_ohlc"]
+)
+def test_wrapper_defaults_are_the_schemas(wrapper, op):
+    schema, python = _schema_defaults(op), _signature_defaults(wrapper)
     assert set(python) == set(schema) | {"out"}
     for name, default in schema.items():
         # The schema's dtype=None is float32 (the op's output dtype when not given).
         expected = torch.float32 if name == "dtype" else default
         assert _same_value(python[name], expected), (name, python[name], expected)
-    scripted = {a.name: a.default_value for a in torch.jit.script(render_line).schema.arguments if a.has_default_value()}
+    scripted = {a.name: a.default_value for a in torch.jit.script(wrapper).schema.arguments if a.has_default_value()}
     # (TorchScript holds a dtype as its c10::ScalarType number: Float is 6.)
     assert scripted == {**schema, "dtype": 6, "out": None}
-
-
-def test_render_ohlc_defaults_are_the_schemas():
-    schema, python = _schema_defaults(OHLC_OP), _signature_defaults(render_ohlc)
-    assert set(python) == set(schema) | {"out"}
-    for name, default in schema.items():
-        expected = torch.float32 if name == "dtype" else default
-        assert _same_value(python[name], expected), (name, python[name], expected)
 
 
 @pytest.mark.parametrize(
@@ -244,8 +243,12 @@ def test_module_defaults_are_the_wrappers(module, wrapper, own):
 
 @pytest.mark.parametrize(
     "fake, op",
-    [(ops._render_line_fake, LINE_OP), (ops._render_line_out_fake, torch.ops.torch_render.render_line.out),
-     (ohlc_module._render_ohlc_fake, OHLC_OP), (ohlc_module._render_ohlc_out_fake, torch.ops.torch_render.render_ohlc.out)],
+    [
+        (ops._render_line_fake, LINE_OP),
+        (ops._render_line_out_fake, torch.ops.torch_render.render_line.out),
+        (ohlc_module._render_ohlc_fake, OHLC_OP),
+        (ohlc_module._render_ohlc_out_fake, torch.ops.torch_render.render_ohlc.out),
+    ],
     ids=["render_line", "render_line.out", "render_ohlc", "render_ohlc.out"],
 )
 def test_fake_kernel_defaults_are_the_schemas(fake, op):
@@ -305,5 +308,6 @@ def test_numpy_scalars_and_ints_are_taken_as_before():
                    dict(line_width=np.float32(2.0), antialias=False, background=np.int64(0))):
         assert torch.equal(render_line(x, np.int64(8), 9, **kwargs), expected)
         assert torch.equal(LineChart(np.int32(8), 9, **kwargs)(x), expected)
-    for combo in itertools.product((np.int64(5), 5), ("bar", "candle")):
-        assert torch.equal(render_ohlc(_ohlc(1, 4), combo[0], style=combo[1]), render_ohlc(_ohlc(1, 4), 5, style=combo[1]))
+    for height, style in itertools.product((np.int64(5), 5), ("bar", "candle")):
+        expected = render_ohlc(_ohlc(1, 4), 5, style=style)
+        assert torch.equal(render_ohlc(_ohlc(1, 4), height, style=style, background=1), expected)
