@@ -147,22 +147,12 @@ _ARGUMENTS = argument_checks(
 
 
 def _render_line_eager(
-    series: torch.Tensor,
-    height: int,
-    width: int,
-    line_width: float,
-    antialias: bool,
-    margin: float,
-    value_range: Optional[torch.Tensor],
-    channels: bool,
-    background: float,
-    foreground: float,
-    dtype: Optional[torch.dtype],
-    out: Optional[torch.Tensor],
+    series, height, width, line_width, antialias, margin, value_range, channels, background, foreground, dtype, out
 ) -> torch.Tensor:
-    """render_line in Python: the argument types checked (TypeError naming the
-    argument), and only the options that differ from the schema's defaults passed
-    to the op (the dispatcher's parsing of each keyword costs about 0.4 us a call)."""
+    """render_line in Python (its arguments, in its order): the argument types checked
+    (TypeError naming the argument), and only the options that differ from the
+    schema's defaults passed to the op (the dispatcher's parsing of each keyword
+    costs about 0.4 us a call)."""
     who = "render_line"
     series, height, width, line_width, antialias, margin, value_range, channels, background, foreground, dtype = (
         check_arguments(
