@@ -96,9 +96,9 @@ def render_line(
 
     Returns:
         ``[B, C, H, W]`` contiguous tensor on the series' device, C = S if
-        ``channels`` else 1; ``out`` itself when given. The op has no gradient yet:
-        a float image rendered from inputs that require grad has a ``grad_fn``
-        whose backward raises NotImplementedError (uint8 images never require grad).
+        ``channels`` else 1; ``out`` itself when given. Float images are
+        differentiable with respect to ``series`` and ``value_range``
+        (``docs/rendering.md``, "Gradients"); uint8 images never require grad.
 
     Raises:
         TypeError: a float, bool, string or None where an int belongs, a non-bool
