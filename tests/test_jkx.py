@@ -122,7 +122,7 @@ def test_preset_is_scale_invariant_only_through_the_first_close(ohlcv):
 def test_bad_arguments():
     with pytest.raises(ValueError, match=r"jkx_chart: ohlc must be \[B, L, 4\]"):
         torch_render.jkx_chart(torch.rand(4, 20))
-    with pytest.raises(TypeError, match="jkx_chart: height must be an int, got float"):
+    with pytest.raises(TypeError, match="jkx_chart: height must be an int or None, got 64.0 of type float"):
         torch_render.jkx_chart(torch.rand(4, 20, 4), height=64.0)
     with pytest.raises(ValueError, match=r"render_ohlc: volume must be \[B, L\]"):
         torch_render.jkx_chart(torch.rand(4, 20, 4), torch.rand(4, 19))

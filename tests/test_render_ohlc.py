@@ -316,17 +316,17 @@ def test_out_may_not_overlap_inputs():
 @pytest.mark.parametrize(
     "kwargs, msg",
     [
-        ({"height": 10.0}, "render_ohlc: height must be an int, got float"),
-        ({"height": "10"}, "render_ohlc: height must be an int, got str"),
-        ({"height": True}, "render_ohlc: height must be an int, got bool"),
-        ({"height": 10, "width": 15.0}, "render_ohlc: width must be an int, got float"),
-        ({"height": 10, "bar_width": 3.0}, "render_ohlc: bar_width must be an int, got float"),
-        ({"height": 10, "volume_rows": "2"}, "render_ohlc: volume_rows must be an int, got str"),
-        ({"height": 10, "style": 1}, "render_ohlc: style must be a str, got int"),
-        ({"height": 10, "background": "white"}, "render_ohlc: background must be a float, got str"),
-        ({"height": 10, "foreground": False}, "render_ohlc: foreground must be a float, got bool"),
-        ({"height": 10, "volume": [1.0] * 5}, "render_ohlc: volume must be a Tensor, got list"),
-        ({"height": 10, "dtype": "uint8"}, "render_ohlc: dtype must be a torch.dtype, got str"),
+        ({"height": 10.0}, "render_ohlc: height must be an int, got 10.0 of type float"),
+        ({"height": "10"}, "render_ohlc: height must be an int, got '10' of type str"),
+        ({"height": True}, "render_ohlc: height must be an int, got True of type bool"),
+        ({"height": 10, "width": 15.0}, "render_ohlc: width must be an int or None, got 15.0 of type float"),
+        ({"height": 10, "bar_width": 3.0}, "render_ohlc: bar_width must be an int, got 3.0 of type float"),
+        ({"height": 10, "volume_rows": "2"}, "render_ohlc: volume_rows must be an int, got '2' of type str"),
+        ({"height": 10, "style": 1}, "render_ohlc: style must be a str, got 1 of type int"),
+        ({"height": 10, "background": "white"}, "render_ohlc: background must be a float, got 'white' of type str"),
+        ({"height": 10, "foreground": False}, "render_ohlc: foreground must be a float, got False of type bool"),
+        ({"height": 10, "volume": [1.0] * 5}, "render_ohlc: volume must be a Tensor, got [1.0, 1.0, 1.0, 1.0, 1.0] of type list"),
+        ({"height": 10, "dtype": "uint8"}, "render_ohlc: dtype must be a torch.dtype or None, got 'uint8' of type str"),
     ],
 )
 def test_wrong_python_types_are_type_errors(kwargs, msg):
@@ -507,7 +507,7 @@ def test_ohlc_chart_module(tmp_path):
     import pickle
 
     assert torch.equal(pickle.loads(pickle.dumps(chart))(x, v, ma), batch)
-    with pytest.raises(TypeError, match="OHLCChart: bar_width must be an int, got float"):
+    with pytest.raises(TypeError, match="OHLCChart: bar_width must be an int, got 3.0 of type float"):
         torch_render.OHLCChart(40, bar_width=3.0)
     with pytest.raises(ValueError, match="volume_rows leaves no price rows"):
         torch_render.OHLCChart(10, volume_rows=9)

@@ -6,7 +6,8 @@ from typing import Optional
 
 import torch
 
-from torch_render.ops import _FLOATING, _check_render_line, _scalar_type
+from torch_render._checks import FLOATING, scalar_type
+from torch_render.ops import _check_render_line
 
 
 @torch.library.register_fake("torch_render::render_line_backward")
@@ -25,9 +26,9 @@ def _render_line_backward_fake(
 ) -> tuple:
     """plan_render_line_backward's checks (csrc/render_line_backward.cpp) on metadata."""
     torch._check_type(
-        grad.dtype in _FLOATING,
+        grad.dtype in FLOATING,
         lambda: "render_line_backward: grad must be a floating tensor (float16, bfloat16, float32 or "
-        f"float64; uint8 images are not differentiable), got {_scalar_type(grad.dtype)}",
+        f"float64; uint8 images are not differentiable), got {scalar_type(grad.dtype)}",
     )
     shape = _check_render_line(
         series, height, width, line_width, margin, value_range, channels, background, foreground,

@@ -3,70 +3,55 @@ typed wrappers over ``torch.ops.torch_render.render_ohlc`` and its fake kernels.
 
 from __future__ import annotations
 
-import math
-import operator
-import struct
 from typing import Optional
 
 import torch
 from torch import nn
 
+from torch_render._checks import (
+    FLOATING,
+    OUTPUT_DTYPES,
+    argument_checks,
+    check_arguments,
+    check_int,
+    check_int64,
+    check_out_dtype,
+    check_out_layout,
+    check_out_overlap,
+    check_tensor,
+    finite_in_float32,
+    schema_defaults,
+    stays_finite_in,
+)
+
 __all__ = ["render_ohlc", "jkx_chart", "OHLCChart", "JKX_HEIGHTS"]
 
 _OP = "render_ohlc"
-_FLOAT_INPUTS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_OUTPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8)
 _MAX_BAR_WIDTH = 1 << 16
-_FLOAT32_MAX = 3.4028234663852886e38
+
+#: The defaults of render_ohlc's arguments: those of its schema (csrc/render_ohlc.cpp,
+#: the one place they are defined), with the output dtype its ``dtype=None`` stands
+#: for. The signatures of render_ohlc, OHLCChart and the fake kernels read them here.
+OHLC_DEFAULTS = schema_defaults(torch.ops.torch_render.render_ohlc.default, dtype=torch.float32)
+_D = OHLC_DEFAULTS
+
+_OPTIONS = ("height", "width", "style", "bar_width", "volume_rows", "background", "foreground", "dtype")
+# The type of each argument, as the schema declares it: render_ohlc's (its tensors,
+# then its options) and OHLCChart's options (a module's dtype is a dtype, not None).
+_ARGUMENTS = argument_checks(
+    torch.ops.torch_render.render_ohlc.default, ("ohlc", "volume", "overlays", "value_range") + _OPTIONS
+)
+_MODULE_OPTIONS = argument_checks(torch.ops.torch_render.render_ohlc.default, _OPTIONS, not_none=("dtype",))
 
 #: Image heights of the JKX preset by number of bars (Jiang, Kelly & Xiu 2023).
 JKX_HEIGHTS = {5: 32, 20: 64, 60: 96}
-
-
-def _check_int(op: str, name: str, value, optional: bool = False):
-    """The value as a Python int (ints and NumPy integers; bool, float, str are TypeErrors)."""
-    if optional and value is None:
-        return None
-    # bool is an int subclass, but never a size.
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}") from None
-    if not -(2**63) <= value < 2**63:
-        raise ValueError(f"{op}: {name} must fit in int64, got {value}")
-    return value
-
-
-def _check_float(op: str, name: str, value) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be a float, got {type(value).__name__}")
-
-
-def _check_tensor(op: str, name: str, value, optional: bool = True) -> None:
-    if optional and value is None:
-        return
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
-
-
-def _float32(v: float) -> float:
-    return struct.unpack("f", struct.pack("f", v))[0]
 
 
 def _colour_fits(v: float, dtype: torch.dtype) -> bool:
     # As csrc/render_ohlc.cpp: the colour is stored as a finite value of `dtype`.
     if dtype == torch.uint8:
         return 0.0 <= v <= 1.0
-    if not math.isfinite(v) or abs(v) > _FLOAT32_MAX:
-        return False
-    f = abs(_float32(v))
-    if dtype == torch.float16:
-        return f < 65520.0  # rounds to inf from here
-    if dtype == torch.bfloat16:
-        return f < 255.5 * 2.0**120
-    return True
+    return finite_in_float32(v) and stays_finite_in(v, dtype)
 
 
 def _check_input(t: torch.Tensor, name: str, ohlc: torch.Tensor, shape: list, shape_text: str) -> None:
@@ -75,7 +60,7 @@ def _check_input(t: torch.Tensor, name: str, ohlc: torch.Tensor, shape: list, sh
         lambda: f"{_OP}: {name} must be on the device of ohlc ({ohlc.device}), got {t.device}",
     )
     torch._check_type(
-        t.dtype in _FLOAT_INPUTS,
+        t.dtype in FLOATING,
         lambda: f"{_OP}: {name} must be a floating tensor (float16, bfloat16, float32 or float64), "
         f"got {t.dtype}",
     )
@@ -92,7 +77,7 @@ def _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_
         f"{list(ohlc.shape)}",
     )
     torch._check_type(
-        ohlc.dtype in _FLOAT_INPUTS,
+        ohlc.dtype in FLOATING,
         lambda: f"{_OP}: ohlc must be a floating tensor (float16, bfloat16, float32 or float64), "
         f"got {ohlc.dtype}",
     )
@@ -114,7 +99,7 @@ def _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_
     W = min_width if width is None else width
     torch._check_value(W >= min_width, lambda: f"{_OP}: width must be >= L * bar_width = {min_width}, got {W}")
     torch._check_type(
-        out_dtype in _OUTPUT_DTYPES,
+        out_dtype in OUTPUT_DTYPES,
         lambda: f"{_OP}: {dtype_arg} must be torch.float32, torch.float16, torch.bfloat16, torch.float64 "
         f"or torch.uint8, got {out_dtype}",
     )
@@ -137,16 +122,15 @@ def render_ohlc(
     ohlc: torch.Tensor,
     height: int,
     width: Optional[int] = None,
-    *,
     volume: Optional[torch.Tensor] = None,
     overlays: Optional[torch.Tensor] = None,
-    style: str = "bar",
-    bar_width: int = 3,
-    volume_rows: int = 0,
+    style: str = _D["style"],
+    bar_width: int = _D["bar_width"],
+    volume_rows: int = _D["volume_rows"],
     value_range: Optional[torch.Tensor] = None,
-    background: float = 1.0,
-    foreground: float = 0.0,
-    dtype: Optional[torch.dtype] = torch.float32,
+    background: float = _D["background"],
+    foreground: float = _D["foreground"],
+    dtype: Optional[torch.dtype] = _D["dtype"],
     out: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """Draw OHLC bars or candlesticks, with an optional volume panel and overlay lines.
@@ -196,6 +180,10 @@ def render_ohlc(
     Returns:
         ``[B, 1, H, W]`` contiguous tensor on ohlc's device (``out`` when given).
 
+    The defaults are those of the op's schema; wrong Python types are a TypeError
+    naming the argument. Scripts with ``torch.jit.script`` (the arguments may also
+    be given by position, in the order above).
+
     Example:
         >>> ohlc = torch.tensor([[[10.0, 12.0, 9.0, 11.0], [11.0, 13.0, 10.0, 10.5]]])
         >>> render_ohlc(ohlc, 16).shape
@@ -203,33 +191,29 @@ def render_ohlc(
         >>> render_ohlc(ohlc, 16, style="candle", bar_width=5, dtype=torch.uint8).dtype
         torch.uint8
     """
-    _check_tensor(_OP, "ohlc", ohlc, optional=False)
-    height = _check_int(_OP, "height", height)
-    width = _check_int(_OP, "width", width, optional=True)
-    _check_tensor(_OP, "volume", volume)
-    _check_tensor(_OP, "overlays", overlays)
-    if not isinstance(style, str):
-        raise TypeError(f"{_OP}: style must be a str, got {type(style).__name__}")
-    bar_width = _check_int(_OP, "bar_width", bar_width)
-    volume_rows = _check_int(_OP, "volume_rows", volume_rows)
-    _check_tensor(_OP, "value_range", value_range)
-    _check_float(_OP, "background", background)
-    _check_float(_OP, "foreground", foreground)
-    if dtype is not None and not isinstance(dtype, torch.dtype):
-        raise TypeError(f"{_OP}: dtype must be a torch.dtype, got {type(dtype).__name__}")
-    _check_tensor(_OP, "out", out)
-    kwargs = dict(
-        volume=volume, overlays=overlays, style=style, bar_width=bar_width, volume_rows=volume_rows,
-        value_range=value_range, background=float(background), foreground=float(foreground),
-    )
+    if not torch.jit.is_scripting():
+        # The argument types (TorchScript checks them itself); Python values for NumPy scalars.
+        values = check_arguments(
+            _OP, _ARGUMENTS,
+            (ohlc, volume, overlays, value_range, height, width, style, bar_width, volume_rows, background,
+             foreground, dtype),
+        )
+        check_int64(_OP, _ARGUMENTS, values)
+        height, width, style, bar_width, volume_rows, background, foreground, dtype = values[4:]
+        check_tensor(_OP, "out", out, allow_none=True)
     if out is not None:
-        if dtype not in (None, torch.float32, out.dtype):
-            raise TypeError(
-                f"{_OP}: dtype and out.dtype must agree, got dtype={dtype} and out.dtype={out.dtype}"
-            )
-        torch.ops.torch_render.render_ohlc.out(ohlc, height, width, out=out, **kwargs)
+        check_out_dtype("render_ohlc", dtype, out)
+        torch.ops.torch_render.render_ohlc(
+            ohlc, height, width, volume=volume, overlays=overlays, style=style, bar_width=bar_width,
+            volume_rows=volume_rows, value_range=value_range, background=background, foreground=foreground,
+            out=out,
+        )
         return out
-    return torch.ops.torch_render.render_ohlc(ohlc, height, width, dtype=dtype, **kwargs)
+    return torch.ops.torch_render.render_ohlc(
+        ohlc, height, width, volume=volume, overlays=overlays, style=style, bar_width=bar_width,
+        volume_rows=volume_rows, value_range=value_range, background=background, foreground=foreground,
+        dtype=dtype,
+    )
 
 
 def jkx_chart(
@@ -265,15 +249,15 @@ def jkx_chart(
         torch.Size([8, 1, 64, 60])
     """
     op = "jkx_chart"
-    _check_tensor(op, "ohlc", ohlc, optional=False)
-    _check_tensor(op, "volume", volume)
-    _check_tensor(op, "overlays", overlays)
-    height = _check_int(op, "height", height, optional=True)
+    check_tensor(op, "ohlc", ohlc)
+    check_tensor(op, "volume", volume, allow_none=True)
+    check_tensor(op, "overlays", overlays, allow_none=True)
+    height = check_int(op, "height", height, allow_none=True)
     if ohlc.dim() != 3 or ohlc.shape[2] != 4:
         raise ValueError(
             f"{op}: ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape {list(ohlc.shape)}"
         )
-    if ohlc.dtype not in _FLOAT_INPUTS:
+    if ohlc.dtype not in FLOATING:
         raise TypeError(f"{op}: ohlc must be a floating tensor (float16, bfloat16, float32 or float64), got {ohlc.dtype}")
     length = ohlc.shape[1]
     if height is None:
@@ -284,7 +268,7 @@ def jkx_chart(
     scale = 1.0 / ohlc[:, :1, 3:4].to(torch.float64)
     prices = ohlc.to(torch.float64) * scale
     if overlays is not None:
-        if overlays.dtype not in _FLOAT_INPUTS:
+        if overlays.dtype not in FLOATING:
             raise TypeError(
                 f"{op}: overlays must be a floating tensor (float16, bfloat16, float32 or float64), got {overlays.dtype}"
             )
@@ -308,8 +292,8 @@ class OHLCChart(nn.Module):
     """OHLC bar or candlestick charts as a module (``render_ohlc`` with fixed options).
 
     Holds only plain options, is defined at module level and calls
-    ``torch.ops.torch_render.render_ohlc`` directly: it pickles into DataLoader
-    workers and scripts with ``torch.jit.script``.
+    :func:`render_ohlc`: it pickles into DataLoader workers and scripts with
+    ``torch.jit.script``.
 
     ``forward(ohlc, volume=None, overlays=None, value_range=None)``: ``ohlc`` is
     ``[B, L, 4]`` (a batch, output ``[B, 1, H, W]``) or ``[L, 4]`` (one sample,
@@ -332,36 +316,30 @@ class OHLCChart(nn.Module):
         height: int,
         width: Optional[int] = None,
         *,
-        style: str = "bar",
-        bar_width: int = 3,
-        volume_rows: int = 0,
-        background: float = 1.0,
-        foreground: float = 0.0,
-        dtype: torch.dtype = torch.float32,
+        style: str = _D["style"],
+        bar_width: int = _D["bar_width"],
+        volume_rows: int = _D["volume_rows"],
+        background: float = _D["background"],
+        foreground: float = _D["foreground"],
+        dtype: torch.dtype = _D["dtype"],
     ) -> None:
         super().__init__()
-        op = "OHLCChart"
-        height = _check_int(op, "height", height)
-        width = _check_int(op, "width", width, optional=True)
-        bar_width = _check_int(op, "bar_width", bar_width)
-        volume_rows = _check_int(op, "volume_rows", volume_rows)
-        if not isinstance(style, str):
-            raise TypeError(f"{op}: style must be a str, got {type(style).__name__}")
-        _check_float(op, "background", background)
-        _check_float(op, "foreground", foreground)
-        if not isinstance(dtype, torch.dtype):
-            raise TypeError(f"{op}: dtype must be a torch.dtype, got {type(dtype).__name__}")
+        options = check_arguments(
+            "OHLCChart", _MODULE_OPTIONS, (height, width, style, bar_width, volume_rows, background, foreground, dtype)
+        )
+        check_int64("OHLCChart", _MODULE_OPTIONS, options)
+        height, width, style, bar_width, volume_rows, background, foreground, dtype = options
         # The options the op checks without data, checked now (with its messages).
         _check_args(torch.empty(1, 1, 4, device="meta"), height, None, None, None, style, bar_width,
-                    volume_rows, None, float(background), float(foreground), dtype, "dtype")
+                    volume_rows, None, background, foreground, dtype, "dtype")
         # Plain Python values, so TorchScript infers the attribute types.
         self.height = height
         self.width = width
         self.style = style
         self.bar_width = bar_width
         self.volume_rows = volume_rows
-        self.background = float(background)
-        self.foreground = float(foreground)
+        self.background = background
+        self.foreground = foreground
         self.dtype = dtype
 
     def forward(
@@ -380,7 +358,7 @@ class OHLCChart(nn.Module):
                 overlays = overlays.unsqueeze(0)
             if value_range is not None:
                 value_range = value_range.unsqueeze(0)
-        images = torch.ops.torch_render.render_ohlc(
+        images = render_ohlc(
             ohlc,
             self.height,
             self.width,
@@ -406,10 +384,11 @@ class OHLCChart(nn.Module):
 
 @torch.library.register_fake("torch_render::render_ohlc")
 def _render_ohlc_fake(
-    ohlc, height, width=None, *, volume=None, overlays=None, style="bar", bar_width=3, volume_rows=0,
-    value_range=None, background=1.0, foreground=0.0, dtype=None,
+    ohlc, height, width=None, *, volume=None, overlays=None, style=_D["style"], bar_width=_D["bar_width"],
+    volume_rows=_D["volume_rows"], value_range=None, background=_D["background"], foreground=_D["foreground"],
+    dtype=None,
 ):
-    out_dtype = dtype if dtype is not None else torch.float32
+    out_dtype = dtype if dtype is not None else _D["dtype"]
     shape = _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range,
                         background, foreground, out_dtype, "dtype")
     return ohlc.new_empty(shape, dtype=out_dtype)
@@ -417,19 +396,18 @@ def _render_ohlc_fake(
 
 @torch.library.register_fake("torch_render::render_ohlc.out")
 def _render_ohlc_out_fake(
-    ohlc, height, width=None, *, volume=None, overlays=None, style="bar", bar_width=3, volume_rows=0,
-    value_range=None, background=1.0, foreground=0.0, out,
+    ohlc, height, width=None, *, volume=None, overlays=None, style=_D["style"], bar_width=_D["bar_width"],
+    volume_rows=_D["volume_rows"], value_range=None, background=_D["background"], foreground=_D["foreground"],
+    out,
 ):
     shape = _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range,
                         background, foreground, out.dtype, "out.dtype")
-    torch._check(
-        out.device == ohlc.device,
-        lambda: f"{_OP}: out must be on the device of ohlc ({ohlc.device}), got {out.device}",
-    )
-    torch._check_value(list(out.shape) == shape, lambda: f"{_OP}: out must have shape {shape}, got {list(out.shape)}")
-    torch._check_value(out.is_contiguous(), lambda: f"{_OP}: out must be contiguous, got strides {list(out.stride())}")
+    # check_render_ohlc_out's checks (csrc/render_ohlc.cpp).
+    check_out_layout(_OP, shape, out, "ohlc", ohlc)
     torch._check(
         not out.requires_grad,
         lambda: f"{_OP}: out must not require grad (render_ohlc has no gradient)",
     )
+    inputs = (("ohlc", ohlc), ("volume", volume), ("overlays", overlays), ("value_range", value_range))
+    check_out_overlap(_OP, out, inputs)
     return None

@@ -3,95 +3,51 @@
 from __future__ import annotations
 
 import math
-import numbers
-import operator
-import struct
 from typing import Optional
 
 import torch
 
-# The defaults of render_line's keyword arguments, read from its schema (the one
-# place they are defined).
-_SCHEMA_DEFAULTS = {
-    a.name: a.default_value
-    for a in torch.ops.torch_render.render_line.default._schema.arguments
-    if a.kwarg_only
-}
+from torch_render._checks import (
+    FLOAT32_MAX,
+    FLOAT32_OVERFLOW,
+    FLOATING,
+    OUTPUT_DTYPES,
+    OUTPUT_LIMITS,
+    argument_checks,
+    check_arguments,
+    check_out_dtype,
+    check_out_layout,
+    check_out_overlap,
+    check_tensor,
+    finite_in_float32,
+    float32,
+    num,
+    scalar_type,
+    schema_defaults,
+    stays_finite_in,
+)
 
 __all__ = ["render_line", "cuda_built"]
 
-OUTPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8)
-
-
-# ------------------------------------------------------------------ argument types
-#
-# torch's dispatcher would turn a float height into an error without the argument's
-# name and a string or an int into a bool silently, so the wrapper and LineChart
-# check the types of the plain Python arguments first (CONVENTIONS: no silent
-# coercion), with the same messages; `who` names the caller.
-
-
-def _type_error(who: str, name: str, expected: str, value: object) -> TypeError:
-    return TypeError(f"{who}: {name} must be {expected}, got {value!r} of type {type(value).__name__}")
-
-
-def _check_int(who: str, name: str, value: object) -> int:
-    """``value`` as an int: a Python or NumPy integer (``operator.index``), not a bool."""
-    if type(value) is int or isinstance(value, torch.SymInt):
-        return value  # type: ignore[return-value]
-    if not isinstance(value, (bool, torch.Tensor)):
-        try:
-            return operator.index(value)  # type: ignore[arg-type]
-        except TypeError:
-            pass
-    raise _type_error(who, name, "an int", value)
-
-
-def _check_float(who: str, name: str, value: object) -> float:
-    """``value`` as a float: a Python or NumPy real number (ints too), not a bool or a tensor."""
-    if type(value) is float or isinstance(value, (torch.SymFloat, torch.SymInt)):
-        return value  # type: ignore[return-value]
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, torch.Tensor)):
-        return float(value)
-    raise _type_error(who, name, "a float", value)
-
-
-def _check_bool(who: str, name: str, value: object) -> bool:
-    """``value`` as a bool: True, False or a NumPy bool, not an int or a string."""
-    if value is True or value is False or isinstance(value, torch.SymBool):
-        return value  # type: ignore[return-value]
-    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):  # NumPy 2, 1
-        return bool(value)
-    raise _type_error(who, name, "a bool", value)
-
-
-def _check_dtype(who: str, name: str, value: object, allow_none: bool = False) -> Optional[torch.dtype]:
-    """``value`` as a torch.dtype (or None where allowed)."""
-    if isinstance(value, torch.dtype) or (allow_none and value is None):
-        return value
-    raise _type_error(who, name, "a torch.dtype" + (" or None" if allow_none else ""), value)
-
-
-def _check_tensor(who: str, name: str, value: object, allow_none: bool = False) -> Optional[torch.Tensor]:
-    """``value`` as a tensor (or None where allowed)."""
-    if isinstance(value, torch.Tensor) or (allow_none and value is None):
-        return value
-    raise _type_error(who, name, "a Tensor" + (" or None" if allow_none else ""), value)
+#: The defaults of render_line's arguments: those of its schema (csrc/render_line.cpp,
+#: the one place they are defined), with the output dtype its ``dtype=None`` stands
+#: for. The signatures of render_line, LineChart and the fake kernels read them here.
+LINE_DEFAULTS = schema_defaults(torch.ops.torch_render.render_line.default, dtype=torch.float32)
+_D = LINE_DEFAULTS
 
 
 def render_line(
     series: torch.Tensor,
     height: int,
     width: int,
-    *,
-    line_width: float = 3.0,
-    antialias: bool = True,
-    margin: float = 0.0,
+    line_width: float = _D["line_width"],
+    antialias: bool = _D["antialias"],
+    margin: float = _D["margin"],
     value_range: Optional[torch.Tensor] = None,
-    channels: bool = False,
-    background: float = 1.0,
-    foreground: float = 0.0,
-    dtype: Optional[torch.dtype] = torch.float32,
+    channels: bool = _D["channels"],
+    background: float = _D["background"],
+    foreground: float = _D["foreground"],
+    dtype: Optional[torch.dtype] = _D["dtype"],
     out: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """Draw price series as line-chart images.
@@ -140,9 +96,9 @@ def render_line(
 
     Returns:
         ``[B, C, H, W]`` contiguous tensor on the series' device, C = S if
-        ``channels`` else 1; ``out`` itself when given. The op has no gradient yet:
-        a float image rendered from inputs that require grad has a ``grad_fn``
-        whose backward raises NotImplementedError (uint8 images never require grad).
+        ``channels`` else 1; ``out`` itself when given. Float images are
+        differentiable with respect to ``series`` and ``value_range``
+        (``docs/rendering.md``, "Gradients"); uint8 images never require grad.
 
     Raises:
         TypeError: a float, bool, string or None where an int belongs, a non-bool
@@ -150,44 +106,75 @@ def render_line(
             non-floating ``series``/``value_range``, an unsupported output dtype.
         ValueError: bad shapes and values (the message names the argument).
 
+    The defaults are those of the op's schema. The options may also be given by
+    position, in the order above (TorchScript compiles no keyword-only argument with
+    a default): ``torch.jit.script(render_line)`` scripts this function, and
+    scripted code may call it; there TorchScript checks the argument types.
+
     Example:
         >>> series = torch.randn(64, 100).cumsum(-1)
         >>> img = render_line(series, 500, 800)          # [64, 1, 500, 800] float32
         >>> u8 = render_line(series, 224, 224, dtype=torch.uint8, line_width=2.0)
     """
+    if not torch.jit.is_scripting():
+        return _render_line_eager(
+            series, height, width, line_width, antialias, margin, value_range, channels, background, foreground,
+            dtype, out,
+        )
+    # TorchScript: it has checked the argument types; every argument goes to the op.
+    if out is not None:
+        check_out_dtype("render_line", dtype, out)
+        torch.ops.torch_render.render_line(
+            series, height, width, line_width=line_width, antialias=antialias, margin=margin,
+            value_range=value_range, channels=channels, background=background, foreground=foreground, out=out,
+        )
+        return out
+    return torch.ops.torch_render.render_line(
+        series, height, width, line_width=line_width, antialias=antialias, margin=margin, value_range=value_range,
+        channels=channels, background=background, foreground=foreground, dtype=dtype,
+    )
+
+
+# render_line's options that the eager path passes to the op only where they differ
+# from the schema's defaults.
+_OPTIONS = ("line_width", "antialias", "margin", "channels", "background", "foreground")
+# The type of each argument the eager path checks, as the schema declares it.
+_ARGUMENTS = argument_checks(
+    torch.ops.torch_render.render_line.default,
+    ("series", "height", "width", "line_width", "antialias", "margin", "value_range", "channels", "background",
+     "foreground", "dtype"),
+)
+
+
+def _render_line_eager(
+    series, height, width, line_width, antialias, margin, value_range, channels, background, foreground, dtype, out
+) -> torch.Tensor:
+    """render_line in Python (its arguments, in its order): the argument types checked
+    (TypeError naming the argument), and only the options that differ from the
+    schema's defaults passed to the op (the dispatcher's parsing of each keyword
+    costs about 0.4 us a call)."""
     who = "render_line"
-    _check_tensor(who, "series", series)
-    height = _check_int(who, "height", height)
-    width = _check_int(who, "width", width)
+    series, height, width, line_width, antialias, margin, value_range, channels, background, foreground, dtype = (
+        check_arguments(
+            who, _ARGUMENTS,
+            (series, height, width, line_width, antialias, margin, value_range, channels, background, foreground, dtype),
+        )
+    )
     for name, size in (("height", height), ("width", width)):
         # Python ints past int64 would otherwise fail in the dispatcher's schema match.
         if type(size) is int and not -(2**63) <= size < 2**63:
             raise ValueError(f"render_line: {name} must be >= 1 and < 2**63, got {size}")
-    # Only the arguments that differ from the schema's defaults: the dispatcher's
-    # parsing of each keyword costs about 0.4 us per call.
     kwargs = {}
-    for name, value in (
-        ("line_width", _check_float(who, "line_width", line_width)),
-        ("antialias", _check_bool(who, "antialias", antialias)),
-        ("margin", _check_float(who, "margin", margin)),
-        ("channels", _check_bool(who, "channels", channels)),
-        ("background", _check_float(who, "background", background)),
-        ("foreground", _check_float(who, "foreground", foreground)),
-    ):
-        default = _SCHEMA_DEFAULTS[name]
+    for name, value in zip(_OPTIONS, (line_width, antialias, margin, channels, background, foreground)):
+        default = _D[name]
         # (-0.0 == 0.0, but as a colour it gives other bits.)
-        if value != default or math.copysign(1.0, value) != math.copysign(1.0, default):
+        if value != default or (value == 0 and math.copysign(1.0, value) != math.copysign(1.0, default)):
             kwargs[name] = value
     if value_range is not None:
-        kwargs["value_range"] = _check_tensor(who, "value_range", value_range)
-    dtype = _check_dtype(who, "dtype", dtype, allow_none=True)
+        kwargs["value_range"] = value_range
     if out is not None:
-        _check_tensor(who, "out", out)
-        if dtype not in (None, torch.float32, out.dtype):
-            raise TypeError(
-                f"render_line: dtype and out.dtype must agree, got dtype={dtype} and "
-                f"out.dtype={out.dtype}"
-            )
+        check_tensor(who, "out", out)
+        check_out_dtype(who, dtype, out)
         torch.ops.torch_render.render_line.out(series, height, width, out=out, **kwargs)
         return out
     return torch.ops.torch_render.render_line(series, height, width, dtype=dtype, **kwargs)
@@ -214,77 +201,6 @@ def cpu_isa() -> str:
 # messages and exception types, so that traced and compiled code (torch.compile,
 # torch.export, the meta device) refuses what eager refuses, the same way.
 
-_FLOATING = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-# How c10 prints a ScalarType (the C++ messages say "got Long", not "torch.int64").
-_SCALAR_TYPE_NAMES = {
-    getattr(torch, name): c10_name
-    for name, c10_name in (
-        ("uint8", "Byte"), ("int8", "Char"), ("int16", "Short"), ("int32", "Int"), ("int64", "Long"),
-        ("float16", "Half"), ("float32", "Float"), ("float64", "Double"), ("complex32", "ComplexHalf"),
-        ("complex64", "ComplexFloat"), ("complex128", "ComplexDouble"), ("bool", "Bool"),
-        ("qint8", "QInt8"), ("quint8", "QUInt8"), ("qint32", "QInt32"), ("bfloat16", "BFloat16"),
-        ("quint4x2", "QUInt4x2"), ("quint2x4", "QUInt2x4"), ("float8_e5m2", "Float8_e5m2"),
-        ("float8_e4m3fn", "Float8_e4m3fn"), ("float8_e5m2fnuz", "Float8_e5m2fnuz"),
-        ("float8_e4m3fnuz", "Float8_e4m3fnuz"), ("uint16", "UInt16"), ("uint32", "UInt32"),
-        ("uint64", "UInt64"),
-    )
-    if hasattr(torch, name)
-}
-
-
-def _scalar_type(dtype: torch.dtype) -> str:
-    return _SCALAR_TYPE_NAMES.get(dtype, str(dtype))
-
-
-def _num(value: float) -> str:
-    """A float as the C++ messages print it (fmt's shortest round trip: 1 and 1e+300)."""
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
-_FLOAT32_MAX = 3.4028234663852886e38
-_FLOAT32_OVERFLOW = 2.0**128 - 2.0**103  # float32 rounds magnitudes from here to inf
-# float32 magnitudes from here round to inf in the output dtype; its largest finite value.
-_OUTPUT_LIMITS = {
-    torch.float16: (65520.0, 65504.0),
-    torch.bfloat16: (2.0**128 - 2.0**119, 2.0**128 - 2.0**120),
-}
-
-
-def _float32(value: float) -> float:
-    """float(float32(value)) for a finite |value| <= FLT_MAX."""
-    return struct.unpack("f", struct.pack("f", value))[0]
-
-
-def _colours_fit_float32(background: float, foreground: float) -> bool:
-    # The kernels blend in float32: both colours and their difference must be finite there.
-    if not all(math.isfinite(v) and abs(v) <= _FLOAT32_MAX for v in (background, foreground)):
-        return False
-    return abs(_float32(foreground) - _float32(background)) < _FLOAT32_OVERFLOW
-
-
-def _storage_extent(t: torch.Tensor) -> Optional[tuple]:
-    """(storage, first byte, end byte) a tensor can touch, or None where unknown."""
-    try:
-        storage = t.untyped_storage()
-        start = t.storage_offset()
-        last = start + sum((size - 1) * stride for size, stride in zip(t.shape, t.stride()))
-        return storage._cdata, start * t.element_size(), (last + 1) * t.element_size()
-    except Exception:  # a tensor subclass without a plain storage
-        return None
-
-
-def _overlaps(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Whether two tensors share memory (as csrc/render_line.cpp's overlaps, by storage)."""
-    if a.numel() == 0 or b.numel() == 0:
-        return False
-    ea, eb = _storage_extent(a), _storage_extent(b)
-    if ea is None or eb is None or ea[0] != eb[0]:
-        return False
-    return ea[1] < eb[2] and eb[1] < ea[2]
-
-
 def _check_render_line(
     series: torch.Tensor,
     height: int,
@@ -305,9 +221,9 @@ def _check_render_line(
         lambda: f"render_line: series must be [B, L] or [B, S, L], got a tensor of shape {list(series.shape)}",
     )
     torch._check_type(
-        series.dtype in _FLOATING,
+        series.dtype in FLOATING,
         lambda: "render_line: series must be a floating tensor (float16, bfloat16, float32 or float64), "
-        f"got {_scalar_type(series.dtype)}",
+        f"got {scalar_type(series.dtype)}",
     )
     B = series.shape[0]
     S = series.shape[1] if series.dim() == 3 else 1
@@ -318,42 +234,45 @@ def _check_render_line(
     _check_value(height >= 1, lambda: f"render_line: height must be >= 1, got {height}")
     _check_value(width >= 1, lambda: f"render_line: width must be >= 1, got {width}")
     _check_value(
-        math.isfinite(line_width) and 0.0 <= line_width <= _FLOAT32_MAX,
-        lambda: f"render_line: line_width must be finite and >= 0, got {_num(line_width)}",
+        math.isfinite(line_width) and 0.0 <= line_width <= FLOAT32_MAX,
+        lambda: f"render_line: line_width must be finite and >= 0, got {num(line_width)}",
     )
     _check_value(
         math.isfinite(margin) and margin >= 0.0,
-        lambda: f"render_line: margin must be finite and >= 0, got {_num(margin)}",
+        lambda: f"render_line: margin must be finite and >= 0, got {num(margin)}",
     )
     limit = min(height, width) - 1
     _check_value(
         2.0 * margin <= limit,
         lambda: "render_line: margin leaves no plot area: 2 * margin must be <= min(height, width) - 1 = "
-        f"{limit}, got margin {_num(margin)}",
+        f"{limit}, got margin {num(margin)}",
     )
     torch._check_type(
         out_dtype in OUTPUT_DTYPES,
         lambda: f"render_line: {dtype_arg} must be float32, float16, bfloat16, float64 or uint8, "
-        f"got {_scalar_type(out_dtype)}",
+        f"got {scalar_type(out_dtype)}",
     )
+    # The kernels blend in float32: both colours and their difference must be finite there.
     _check_value(
-        _colours_fit_float32(background, foreground),
+        finite_in_float32(background)
+        and finite_in_float32(foreground)
+        and abs(float32(foreground) - float32(background)) < FLOAT32_OVERFLOW,
         lambda: "render_line: background and foreground must be finite float32 values whose difference is "
-        f"finite in float32, got {_num(background)} and {_num(foreground)}",
+        f"finite in float32, got {num(background)} and {num(foreground)}",
     )
     if out_dtype == torch.uint8:
         _check_value(
             0.0 <= background <= 1.0 and 0.0 <= foreground <= 1.0,
             lambda: "render_line: with uint8 output, background and foreground are given in [0, 1], got "
-            f"{_num(background)} and {_num(foreground)}",
+            f"{num(background)} and {num(foreground)}",
         )
-    if out_dtype in _OUTPUT_LIMITS:
-        overflow, largest = _OUTPUT_LIMITS[out_dtype]
+    if out_dtype in OUTPUT_LIMITS:
+        largest = OUTPUT_LIMITS[out_dtype][1]
         name = "float16" if out_dtype == torch.float16 else "bfloat16"
         _check_value(
-            abs(_float32(background)) < overflow and abs(_float32(foreground)) < overflow,
+            stays_finite_in(background, out_dtype) and stays_finite_in(foreground, out_dtype),
             lambda: f"render_line: with {name} output, background and foreground must round to finite "
-            f"{name} values (largest {_num(largest)}), got {_num(background)} and {_num(foreground)}",
+            f"{name} values (largest {num(largest)}), got {num(background)} and {num(foreground)}",
         )
     C = S if channels else 1
     shape = [B, C, height, width]
@@ -368,8 +287,8 @@ def _check_render_line(
             lambda: f"render_line: value_range must be on the device of series ({series.device}), got {vr.device}",
         )
         torch._check_type(
-            vr.dtype in _FLOATING,
-            lambda: f"render_line: value_range must be a floating tensor, got {_scalar_type(vr.dtype)}",
+            vr.dtype in FLOATING,
+            lambda: f"render_line: value_range must be a floating tensor, got {scalar_type(vr.dtype)}",
         )
         per_image = vr.dim() == 2 and vr.shape[0] == B and vr.shape[1] == 2
         per_series = vr.dim() == 3 and vr.shape[0] == B and vr.shape[1] == S and vr.shape[2] == 2
@@ -383,33 +302,13 @@ def _check_render_line(
     return shape
 
 
-def _check_render_line_out(
-    shape: list, series: torch.Tensor, value_range: Optional[torch.Tensor], out: torch.Tensor
-) -> None:
-    """check_render_line_out's checks (csrc/render_line.cpp) on metadata."""
-    torch._check(
-        out.device == series.device,
-        lambda: f"render_line: out must be on the device of series ({series.device}), got {out.device}",
-    )
-    torch._check_value(
-        list(out.shape) == shape, lambda: f"render_line: out must have shape {shape}, got {list(out.shape)}"
-    )
-    torch._check_value(
-        out.is_contiguous(), lambda: f"render_line: out must be contiguous, got strides {list(out.stride())}"
-    )
-    torch._check(not _overlaps(out, series), lambda: "render_line: out must not overlap the memory of series")
-    if value_range is not None:
-        torch._check(
-            not _overlaps(out, value_range), lambda: "render_line: out must not overlap the memory of value_range"
-        )
-
-
 @torch.library.register_fake("torch_render::render_line")
 def _render_line_fake(
-    series, height, width, *, line_width=3.0, antialias=True, margin=0.0, value_range=None,
-    channels=False, background=1.0, foreground=0.0, dtype=None,
+    series, height, width, *, line_width=_D["line_width"], antialias=_D["antialias"], margin=_D["margin"],
+    value_range=None, channels=_D["channels"], background=_D["background"], foreground=_D["foreground"],
+    dtype=None,
 ):
-    out_dtype = dtype if dtype is not None else torch.float32
+    out_dtype = dtype if dtype is not None else _D["dtype"]
     shape = _check_render_line(
         series, height, width, line_width, margin, value_range, channels, background, foreground, out_dtype
     )
@@ -418,12 +317,14 @@ def _render_line_fake(
 
 @torch.library.register_fake("torch_render::render_line.out")
 def _render_line_out_fake(
-    series, height, width, *, line_width=3.0, antialias=True, margin=0.0, value_range=None,
-    channels=False, background=1.0, foreground=0.0, out,
+    series, height, width, *, line_width=_D["line_width"], antialias=_D["antialias"], margin=_D["margin"],
+    value_range=None, channels=_D["channels"], background=_D["background"], foreground=_D["foreground"], out,
 ):
     shape = _check_render_line(
         series, height, width, line_width, margin, value_range, channels, background, foreground,
         out.dtype, "out.dtype",
     )
-    _check_render_line_out(shape, series, value_range, out)
+    # check_render_line_out's checks (csrc/render_line.cpp).
+    check_out_layout("render_line", shape, out, "series", series)
+    check_out_overlap("render_line", out, (("series", series), ("value_range", value_range)))
     return None

@@ -1,7 +1,8 @@
 """``nn.Module`` transforms that render price series as chart images.
 
 The modules hold only plain render options (ints, floats, bools and a dtype), are
-defined at module level and call ``torch.ops.torch_render.*`` directly, so they
+defined at module level and call the op's wrapper (``LineChart`` calls
+``render_line``, as torchvision's ``RoIAlign`` calls ``roi_align``), so they
 pickle into DataLoader workers (fork and spawn) and script with
 ``torch.jit.script`` (a scripted model that draws its own input saves and loads
 with ``torch.jit.save``/``torch.jit.load``, also from C++).
@@ -27,9 +28,19 @@ import torch
 from torch import nn
 
 from torch_render.ohlc import OHLCChart
-from torch_render.ops import OUTPUT_DTYPES, _check_bool, _check_dtype, _check_float, _check_int
+from torch_render._checks import OUTPUT_DTYPES, argument_checks, check_arguments, check_bool
+from torch_render.ops import LINE_DEFAULTS as _D
+from torch_render.ops import render_line
 
 __all__ = ["LineChart", "OHLCChart"]
+
+# The type of each option of LineChart, as render_line's schema declares it (a
+# module's dtype is a dtype, not None).
+_LINE_OPTIONS = argument_checks(
+    torch.ops.torch_render.render_line.default,
+    ("height", "width", "line_width", "antialias", "margin", "channels", "background", "foreground", "dtype"),
+    not_none=("dtype",),
+)
 
 
 class LineChart(nn.Module):
@@ -86,28 +97,22 @@ class LineChart(nn.Module):
         height: int,
         width: int,
         *,
-        line_width: float = 3.0,
-        antialias: bool = True,
-        margin: float = 0.0,
-        channels: bool = False,
-        background: float = 1.0,
-        foreground: float = 0.0,
-        dtype: torch.dtype = torch.float32,
+        line_width: float = _D["line_width"],
+        antialias: bool = _D["antialias"],
+        margin: float = _D["margin"],
+        channels: bool = _D["channels"],
+        background: float = _D["background"],
+        foreground: float = _D["foreground"],
+        dtype: torch.dtype = _D["dtype"],
         batched: bool = True,
     ) -> None:
         super().__init__()
         # The argument types are checked as render_line checks them (same messages).
         who = "LineChart"
-        height = _check_int(who, "height", height)
-        width = _check_int(who, "width", width)
-        line_width = _check_float(who, "line_width", line_width)
-        antialias = _check_bool(who, "antialias", antialias)
-        margin = _check_float(who, "margin", margin)
-        channels = _check_bool(who, "channels", channels)
-        background = _check_float(who, "background", background)
-        foreground = _check_float(who, "foreground", foreground)
-        dtype = _check_dtype(who, "dtype", dtype)
-        batched = _check_bool(who, "batched", batched)
+        height, width, line_width, antialias, margin, channels, background, foreground, dtype = check_arguments(
+            who, _LINE_OPTIONS, (height, width, line_width, antialias, margin, channels, background, foreground, dtype)
+        )
+        batched = check_bool(who, "batched", batched)
         for name, size in (("height", height), ("width", width)):
             if not 1 <= size < 2**63:
                 raise ValueError(f"LineChart: {name} must be an integer >= 1, got {size!r}")
@@ -143,7 +148,7 @@ class LineChart(nn.Module):
             series = series.unsqueeze(0)
             if value_range is not None:
                 value_range = value_range.unsqueeze(0)
-        images = torch.ops.torch_render.render_line(
+        images = render_line(
             series,
             self.height,
             self.width,
