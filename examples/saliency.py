@@ -214,7 +214,8 @@ def plot(path: str, x: torch.Tensor, gxi: torch.Tensor, ig: torch.Tensor, title:
     fig, axes = plt.subplots(
         3, 1, figsize=FIGURE_INCHES, dpi=FIGURE_DPI, sharex=True, gridspec_kw=dict(height_ratios=[1.6, 1, 1])
     )
-    axes[0].imshow(chart, cmap="gray", vmin=0.0, vmax=1.0, aspect="auto", extent=(-0.5, width - 0.5, height - 0.5, -0.5))
+    extent = (-0.5, width - 0.5, height - 0.5, -0.5)  # pixel centres at integer x: the bars' coordinates
+    axes[0].imshow(chart, cmap="gray", vmin=0.0, vmax=1.0, aspect="auto", extent=extent)
     axes[0].set_yticks([])
     axes[0].set_title(title, fontsize=10)
     for ax, values, name in ((axes[1], gxi, "gradient x\n(close - mean)"), (axes[2], ig, "integrated\ngradients")):
@@ -223,11 +224,13 @@ def plot(path: str, x: torch.Tensor, gxi: torch.Tensor, ig: torch.Tensor, title:
         ax.bar(columns.numpy(), values.numpy(), width=0.8 * width / x.numel(), color=colours)
         ax.axhline(0.0, color="black", linewidth=0.5)
         ax.set_ylabel(name, fontsize=9)
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
     ticks = list(range(0, x.numel(), 10)) + [x.numel() - 1]
     axes[2].set_xticks([float(columns[i]) for i in ticks], [str(i) for i in ticks])
     axes[2].set_xlabel(f"minute in the window (green: towards 'up', red: towards 'down')   {note}", fontsize=9)
     axes[2].set_xlim(-0.5, width - 0.5)
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.94, bottom=0.08, hspace=0.12)
+    fig.align_ylabels(axes)
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.94, bottom=0.08, hspace=0.2)
     fig.savefig(path, dpi=FIGURE_DPI)  # no bbox_inches: the PNG is exactly FIGURE_INCHES * FIGURE_DPI
     plt.close(fig)
 
@@ -299,7 +302,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"autoscaled gradient (as the model runs): sum {float(grad_auto.sum()):+.2e}, "
           f"g . x {float(grad_auto @ x.nan_to_num(0.0)):+.2e} (both 0: a chart does not change when its window is "
           f"shifted or scaled), |g| {float(grad_auto.norm()):.3e}")
-    print(f"largest |IG|: minutes {top}; attributions finite: {finite_ok}, nonzero: {int((ig != 0).sum())}/{ig.numel()}")
+    print(f"largest |IG|: minutes {top}; attributions finite: {finite_ok}, "
+          f"nonzero: {int((ig != 0).sum())}/{ig.numel()}")
 
     note = f"IG {args.steps} steps, completeness gap {gap:+.1e}"
     title = (f"window {index} ({'up' if int(label) else 'down'} next {HORIZON} min), p(up) {prob:.2f}: "
