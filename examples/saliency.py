@@ -68,11 +68,20 @@ FIGURE_INCHES = (10.0, 7.0)  # at FIGURE_DPI: a 1000 x 700 PNG
 FIGURE_DPI = 100
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except an absent (None or False) one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False):
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Attribute a chart classifier's 'up' logit onto each close of a window, "
                     "through torch_render.render_line (gradient x input and integrated gradients).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument(
         "--data", metavar="PATH",
@@ -104,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--attributions", metavar="PATH",
         help="also save the window, its baseline, both attributions and the path's logits (torch.save)",
     )
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="where the model trains and the charts are drawn"
+    )
     parser.add_argument("--seed", type=int, default=0, help="weights, shuffling, synthetic closes")
     return parser
 
