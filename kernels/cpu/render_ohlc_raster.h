@@ -30,14 +30,14 @@ inline void line_columns(int64_t dx, int64_t y0, int64_t y1, Point&& point, Run&
   dy = dy < 0 ? -dy : dy;
   const int64_t den = 2 * dx;
   if (dx > dy) {
-    // Column i: step j(i) = floor((2 dy i + dx) / (2 dx)) = q, remainder rem.
-    int64_t q = 0, rem = dx;
+    // Column i: level y0 + sign * floor((2 dy i + dx) / (2 dx)), remainder rem.
+    int64_t y = y0, rem = dx;
     for (int64_t i = 0; i <= dx; ++i) {
-      point(i, y0 + sign * q);
+      point(i, y);
       rem += 2 * dy;
-      const int64_t carry = rem >= den;
-      q += carry;
-      rem -= den & -carry;
+      const int64_t carry = -static_cast<int64_t>(rem >= den);  // 0 or all ones
+      y += sign & carry;
+      rem -= den & carry;
     }
     return;
   }
