@@ -2,15 +2,17 @@
 // threading (the binding runs at::parallel_for over images) and the memory.
 //
 // One image at a time, points and raster together
-// (kernels/cpu/render_ohlc_levels.h, kernels/cpu/render_ohlc_raster.h): its
-// levels go to a scratch of O(L (M + 10)) numbers that stays in L1, where a
-// batch-sized workspace written by a points pass and read back by the raster
-// costs as much as writing the output at 64x60 uint8.
+// (kernels/cpu/render_ohlc_levels.h, kernels/cpu/render_ohlc_raster.h, and for
+// uint8 bars of at most 64 columns with AVX2 kernels/cpu/render_ohlc_bits.h):
+// its levels go to a scratch of O(L (M + 10) + H) numbers that stays in L1,
+// where a batch-sized workspace written by a points pass and read back by the
+// raster costs as much as writing the output at 64x60 uint8.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/render_ohlc_bits.h"
 #include "kernels/cpu/render_ohlc_levels.h"
 #include "kernels/cpu/render_ohlc_raster.h"
 #include "kernels/render_ohlc.h"
@@ -18,15 +20,18 @@
 namespace torch_render {
 namespace kernels {
 
-// Sizes of a scratch: int64 elements (levels, raw levels) and doubles (values).
+// Sizes of a scratch: int64 elements (levels, raw levels, the bitmask raster's
+// rows where it fits) and doubles (values).
 inline int64_t ohlc_scratch_ints(const OhlcParams& p) {
-  return p.length * (kBarFields + p.num_overlays + 1 + 4);
+  return p.length * (kBarFields + p.num_overlays + 1 + 4) +
+         (ohlc_bits_fit(p) ? ohlc_bits_scratch(p) : 0);
 }
 inline int64_t ohlc_scratch_reals(const OhlcParams& p) {
   return p.length * (4 + p.num_overlays);
 }
 
-// The scratch in `ints` and `reals` (sizes above); `volume`: with a volume panel.
+// The scratch in `ints` (zeroed) and `reals` (sizes above); `volume`: with a
+// volume panel.
 inline OhlcCpuScratch ohlc_scratch(const OhlcParams& p, bool volume, int64_t* ints,
                                    double* reals) {
   const int64_t L = p.length;
@@ -34,6 +39,8 @@ inline OhlcCpuScratch ohlc_scratch(const OhlcParams& p, bool volume, int64_t* in
   s.levels = {ints, ints + L * kBarFields,
               volume ? ints + L * (kBarFields + p.num_overlays) : nullptr};
   s.raw_levels = ints + L * (kBarFields + p.num_overlays + 1);
+  // (uint64 through the int64 array: the same type but for its sign, may alias.)
+  s.bits = ohlc_bits_fit(p) ? reinterpret_cast<uint64_t*>(s.raw_levels + 4 * L) : nullptr;
   s.values = reals;
   return s;
 }
@@ -52,7 +59,7 @@ inline void render_ohlc_cpu_image(const OhlcParams& p, const OhlcView<T>& in,
                                   int64_t b, const OhlcCpuScratch& scratch, OutT* plane) {
   ohlc_image_levels_cpu(p, in, ov, b, scratch);
   if (scratch.levels.volume != nullptr) ohlc_image_volume_cpu(p, *volume, b, scratch);
-  ohlc_raster_cpu(p, scratch.levels, plane);
+  ohlc_raster_cpu(p, scratch.levels, plane, scratch.bits);
 }
 
 // The raster of image b from p's workspace (after the points passes).

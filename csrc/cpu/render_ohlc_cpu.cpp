@@ -7,6 +7,7 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
 #include "csrc/render_ohlc.h"
@@ -36,7 +37,7 @@ void render_ohlc_cpu(OhlcPlan& plan, const at::Tensor& ohlc_arg, at::Tensor& out
   const int64_t tasks = std::max<int64_t>(1, std::min<int64_t>(p.batch, at::get_num_threads()));
   const auto options = ohlc.options();
   const at::Tensor ints =
-      at::empty({tasks, kernels::ohlc_scratch_ints(p)}, options.dtype(at::kLong));
+      at::zeros({tasks, kernels::ohlc_scratch_ints(p)}, options.dtype(at::kLong));
   const at::Tensor reals =
       at::empty({tasks, kernels::ohlc_scratch_reals(p)}, options.dtype(at::kDouble));
   const bool has_ov = overlays.defined(), has_vol = volume.defined();

@@ -31,6 +31,7 @@ struct OhlcCpuScratch {
   OhlcImageLevels levels;
   double* values;       // [4 L + M L]
   int64_t* raw_levels;  // [4 L]
+  uint64_t* bits;       // ohlc_bits_scratch(p), zeroed; null: the bitmask raster unused
 };
 
 // ohlc_level of n values: the same float64 operations without branches, two at

@@ -8,8 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
+#include "kernels/common/cpu_isa.h"
 #include "kernels/common/cpu_memory.h"
+#include "kernels/cpu/render_ohlc_bits.h"
 #include "kernels/cpu/render_ohlc_levels.h"  // OhlcImageLevels
 #include "kernels/render_ohlc.h"
 
@@ -148,9 +151,21 @@ struct OhlcCpuRaster {
   }
 };
 
-// Raster of one image into its [H, W] plane from its levels.
+// Raster of one image into its [H, W] plane from its levels; `bits`: the scratch
+// of the uint8 bitmask raster (kernels/cpu/render_ohlc_bits.h), or null.
 template <typename OutT>
-inline void ohlc_raster_cpu(const OhlcParams& p, const OhlcImageLevels& lv, OutT* plane) {
+inline void ohlc_raster_cpu(const OhlcParams& p, const OhlcImageLevels& lv, OutT* plane,
+                            uint64_t* bits = nullptr) {
+#if defined(TR_HAVE_AVX2_KERNELS)
+  if constexpr (std::is_same_v<OutT, uint8_t>) {
+    if (bits != nullptr && ohlc_bits_fit(p) && cpu_isa() == CpuIsa::kAvx2) {
+      ohlc_raster_bits_avx2(p, lv, plane, bits);
+      return;
+    }
+  }
+#else
+  (void)bits;
+#endif
   fill_value(plane, p.height * p.width, Store<OutT>::convert(p.background));
   const OhlcCpuRaster<OutT> raster{plane,        Store<OutT>::convert(p.foreground),
                                    p.width,      p.height,

@@ -343,6 +343,8 @@ const std::vector<Case> kCases = {
     {1, 1, 1, 5, 7, 7, 2, true, true, false, 0},       // one bar
     {3, 12, 1, 1, 37, 3, 0, false, false, false, 4},   // one row, odd width
     {130, 5, 1, 32, 15, 3, 6, false, true, false, 0},  // more images than a points block
+    {2, 21, 1, 200, 64, 3, 40, false, true, false, 6},  // 64 columns, tall, gaps
+    {3, 2, 1, 9, 2, 1, 2, false, true, false, 0},       // 2 columns: rows shorter than a store
 };
 
 TEST(OhlcCudaEmulation, Float32MatchesCpuBitForBit) {
@@ -369,6 +371,22 @@ TEST(OhlcCudaEmulation, Uint8AndFloat64MatchCpu) {
                      render_cpu<uint8_t>(kCases[i], in));
     expect_same_bits(render_emulated<double, true>(kCases[i], in, 2),
                      render_cpu<double>(kCases[i], in));
+  }
+}
+
+TEST(OhlcCudaEmulation, Uint8MatchesOnEveryInstructionSet) {
+  // uint8 bars of at most 64 columns take the bitmask raster with AVX2, the
+  // runs of bytes without it: both must give the CUDA body's bits.
+  for (tk::CpuIsa isa : {tk::CpuIsa::kBaseline, tk::CpuIsa::kAvx2}) {
+    if (!tk::cpu_isa_supported(isa)) continue;
+    const tk::ScopedIsa scoped(isa);
+    SCOPED_TRACE(tk::cpu_isa_name(isa));
+    for (size_t i = 0; i < kCases.size(); ++i) {
+      SCOPED_TRACE(i);
+      const Inputs in = make_inputs(kCases[i], 300 + static_cast<uint32_t>(i));
+      expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20),
+                       render_cpu<uint8_t>(kCases[i], in));
+    }
   }
 }
 
