@@ -17,9 +17,10 @@ namespace kernels {
 
 // Whether the bitmask raster draws these parameters: bars (candles, whose body
 // may overlap the wick, and several overlays, whose lines may cross, would need
-// more layers), at most 64 columns.
+// more layers), at most 64 columns, and at most 4096 rows (its scratch, 32
+// bytes a row, stays within 128 KiB).
 inline bool ohlc_bits_fit(const OhlcParams& p) {
-  return !p.candle && p.num_overlays <= 1 && p.width <= 64;
+  return !p.candle && p.num_overlays <= 1 && p.width <= 64 && p.height <= 4096;
 }
 
 // uint64 elements of its scratch: three XOR-difference layers of H + 1 rows and
