@@ -182,6 +182,11 @@ def main(argv=None) -> dict:
     print(f"I20 layout: {H}x{3 * L} uint8, volume and {L}-bar MA, B = {args.batch}, "
           f"{torch.get_num_threads()} torch thread(s), data {source}, torch {torch.__version__}; "
           f"op == pillow: {same}")
+    # Which build is measured: an editable install elsewhere wins over this
+    # checkout unless the checkout is first on PYTHONPATH.
+    pkg = os.path.dirname(os.path.abspath(torch_render.__file__))
+    here = "" if pkg.startswith(ROOT + os.sep) else f" (not this checkout's: PYTHONPATH={ROOT})"
+    print(f"torch_render from {pkg}{here}")
     print(f"{cpu_model()}, {os.cpu_count()} CPUs, load average {load:.2f} before, "
           f"{os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan'):.2f} after")
     print(f"{'method':32s} {'images/s':>12s} {'x pillow':>10s} {'x fill_out':>11s} {'cpu/wall':>9s}")
