@@ -4,7 +4,9 @@ Pillow drawer of the same rules and the cost of filling the same uint8 output.
     python benchmarks/bench_ohlc.py                 # B = 4096, one thread
     python benchmarks/bench_ohlc.py --quick         # smoke run
 
-One table: method, median images/s, ratio to the Pillow drawer and to fill_out;
+One table: method, median images/s, ratio to the Pillow drawer and to fill_out,
+and the process CPU time over the wall time of the measurement (one thread on an
+idle machine: about 1; on a shared one less, and the wall-clock rates with it);
 then the issue's targets (op >= 1000x pillow, op >= 0.2x fill_out) with PASS/MISS.
 The Pillow drawer is written here from the published rules (the paper's code draws
 each window this way, one at a time); mplfinance (a new figure per image) is the
@@ -104,10 +106,15 @@ def mplfinance_drawer(ohlc, vol):
         plt.close(fig)
 
 
-def measure(fn, images: int, min_time: float, repeats: int) -> float:
-    rates = []
+def measure(fn, images: int, min_time: float, repeats: int) -> tuple[float, float]:
+    """Median images/s over ``repeats`` measurements after a warm-up call, and the
+    process CPU time over the wall time of all of them: about 1 for one busy
+    thread on an idle machine, more if other threads worked, less if the machine
+    was shared (then wall-clock rates are slower than the code)."""
+    fn()  # first-call costs: lazy initialisation, first touch of memory
+    rates, cpu, wall = [], 0.0, 0.0
     for _ in range(repeats):
-        n, start = 0, time.perf_counter()
+        n, start, cpu_start = 0, time.perf_counter(), time.process_time()
         while True:
             fn()
             n += images
@@ -115,7 +122,20 @@ def measure(fn, images: int, min_time: float, repeats: int) -> float:
             if elapsed >= min_time:
                 break
         rates.append(n / elapsed)
-    return statistics.median(rates)
+        cpu += time.process_time() - cpu_start
+        wall += elapsed
+    return statistics.median(rates), cpu / wall
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
 
 
 def main(argv=None) -> dict:
@@ -153,21 +173,31 @@ def main(argv=None) -> dict:
         methods["mplfinance (new figure)"] = (lambda: mplfinance_drawer(ohlc[:4], vol[:4]), 4)
     except ImportError:
         print("mplfinance: not installed, skipped", file=sys.stderr)
-    rates = {}
+    rates, shares = {}, {}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     for name, (fn, n) in methods.items():
         print(f"measuring {name} ...", file=sys.stderr)
-        rates[name] = measure(fn, n, args.min_time, args.repeats)
+        rates[name], shares[name] = measure(fn, n, args.min_time, args.repeats)
     pil, fill = rates["pillow (per window)"], rates["fill_out"]
     print(f"I20 layout: {H}x{3 * L} uint8, volume and {L}-bar MA, B = {args.batch}, "
-          f"{args.threads} thread(s), data {source}, torch {torch.__version__}; op == pillow: {same}")
-    print(f"{'method':32s} {'images/s':>12s} {'x pillow':>10s} {'x fill_out':>11s}")
+          f"{torch.get_num_threads()} torch thread(s), data {source}, torch {torch.__version__}; "
+          f"op == pillow: {same}")
+    # Which build is measured: an editable install elsewhere wins over this
+    # checkout unless the checkout is first on PYTHONPATH.
+    pkg = os.path.dirname(os.path.abspath(torch_render.__file__))
+    here = "" if pkg.startswith(ROOT + os.sep) else f" (not this checkout's: PYTHONPATH={ROOT})"
+    print(f"torch_render from {pkg}{here}")
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs, load average {load:.2f} before, "
+          f"{os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan'):.2f} after")
+    print(f"{'method':32s} {'images/s':>12s} {'x pillow':>10s} {'x fill_out':>11s} {'cpu/wall':>9s}")
     for name, r in rates.items():
-        print(f"{name:32s} {r:12.0f} {r / pil:10.1f} {r / fill:11.3f}")
+        print(f"{name:32s} {r:12.0f} {r / pil:10.1f} {r / fill:11.3f} {shares[name]:9.2f}")
     op = rates["op (jkx_chart)"]
     targets = [("op >= 1000x pillow", op / pil, 1000.0), ("op >= 0.2x fill_out", op / fill, 0.2)]
     for text, got, want in targets:
         print(f"target {text}: {got:.3g} {'PASS' if got >= want else 'MISS'}")
-    return {"rates": rates, "same": same, "targets": {t: (g, g >= w) for t, g, w in targets}}
+    return {"rates": rates, "cpu_share": shares, "same": same,
+            "targets": {t: (g, g >= w) for t, g, w in targets}}
 
 
 if __name__ == "__main__":

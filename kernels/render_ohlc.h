@@ -3,13 +3,14 @@
 // Two passes (DESIGN §2, "OHLC charts"):
 //   1. points: per image, the price scale and the integer level of every open,
 //      high, low, close and overlay value (float64, round half to even), and the
-//      rows of every volume bar; O(B·L) work and memory.
+//      rows of every volume bar; O(B·L) work.
 //   2. raster: a column belongs to one bar, so its marks are O(1) runs of rows:
 //      the bar's marks, the volume bar, and per overlay at most three runs of
 //      Pillow's integer line (computed in O(1), not walked).
-// Every run is produced by ohlc_column_runs, which both backends call: the CPU
-// writes the runs of each column, a CUDA thread tests its pixel's row against
-// them.
+// ohlc_column_runs gives the runs of one column: a CUDA thread tests its pixel's
+// row against them. The CPU runs both passes image by image and writes the same
+// runs mark by mark (kernels/render_ohlc_cpu.h); tests/cpp/test_render_ohlc.cpp
+// checks that both give the same bits.
 #pragma once
 
 #include "kernels/common/host_device.h"
@@ -112,24 +113,40 @@ TR_HD OhlcScale ohlc_scale(double lo, double hi, int64_t price_rows) {
   return s;
 }
 
+// rint(t) in the default rounding mode (half to even). On the host without SSE4.1
+// (the baseline x86-64 build) rint is a libm call, a large share of the points
+// pass; below 2^52 adding and subtracting 2^52 rounds the same way, exactly (IEEE
+// double arithmetic without excess precision, no -ffast-math), and larger
+// magnitudes are integers already.
+TR_HD double round_half_even(double t) {
+#if defined(__CUDA_ARCH__) || defined(__SSE4_1__)
+  return rint(t);
+#else
+  constexpr double kTwo52 = 4503599627370496.0;
+  const double a = fabs(t);
+  return a < kTwo52 ? copysign((a + kTwo52) - kTwo52, t) : t;
+#endif
+}
+
 // level(v) = round_half_even((v - lo) * ((P - 1) / (hi - lo))), in this order, in
-// float64 (rint rounds half to even in the default rounding mode, on the host and
-// on CUDA); then clamped to +-kLevelClamp.
+// float64; then clamped to +-kLevelClamp.
 TR_HD int64_t ohlc_level(const OhlcScale& s, double v) {
   if (!s.usable || !is_finite(v)) return kNoLevel;
   if (s.flat) return s.flat_level;
   double t = (v - s.lo) * s.scale;
   // NaN only as inf * 0 (a scale that underflowed or P == 1): every value is level 0.
   if (!(t == t)) return 0;
-  t = rint(t);
+  t = round_half_even(t);
   t = t < -kLevelClamp ? -kLevelClamp : (t > kLevelClamp ? kLevelClamp : t);
   return static_cast<int64_t>(t);
 }
 
-// Points pass for image b: price scale, then the levels of every bar and overlay.
+// Points pass for image b: price scale, then the levels of every bar ([L,
+// kBarFields] at `bars`) and overlay ([M, L] at `overlays`). The CPU writes them
+// to a per-thread scratch, CUDA to the workspace (ohlc_points_body).
 template <typename T, typename U>
-TR_HD void ohlc_points_body(const OhlcParams& p, const OhlcView<T>& in, const OverlayView<U>& ov,
-                            int64_t b) {
+TR_HD void ohlc_image_levels(const OhlcParams& p, const OhlcView<T>& in, const OverlayView<U>& ov,
+                             int64_t b, int64_t* bars, int64_t* overlays) {
   double lo = INFINITY;
   double hi = -INFINITY;
   if (p.value_range != nullptr) {
@@ -161,7 +178,7 @@ TR_HD void ohlc_points_body(const OhlcParams& p, const OhlcView<T>& in, const Ov
     const double close = in.at(b, l, 3);
     const int64_t high = ohlc_level(s, in.at(b, l, 1));
     const int64_t low = ohlc_level(s, in.at(b, l, 2));
-    int64_t* bar = p.bars + (b * p.length + l) * kBarFields;
+    int64_t* bar = bars + l * kBarFields;
     const bool range = high != kNoLevel && low != kNoLevel;
     bar[kBarLow] = range ? (low < high ? low : high) : kNoLevel;
     bar[kBarHigh] = range ? (low < high ? high : low) : kNoLevel;
@@ -170,16 +187,25 @@ TR_HD void ohlc_points_body(const OhlcParams& p, const OhlcView<T>& in, const Ov
     bar[kBarDown] = close < open ? 1 : 0;
   }
   for (int64_t m = 0; m < p.num_overlays; ++m) {
-    int64_t* levels = p.overlays + (b * p.num_overlays + m) * p.length;
+    int64_t* levels = overlays + m * p.length;
     for (int64_t l = 0; l < p.length; ++l) levels[l] = ohlc_level(s, ov.at(b, m, l));
   }
+}
+
+template <typename T, typename U>
+TR_HD void ohlc_points_body(const OhlcParams& p, const OhlcView<T>& in, const OverlayView<U>& ov,
+                            int64_t b) {
+  ohlc_image_levels(p, in, ov, b, p.bars + b * p.length * kBarFields,
+                    p.overlays + b * p.num_overlays * p.length);
 }
 
 // Volume pass for image b: bar l rises n = round_half_even(|v| * (V / max|v|))
 // rows, at least one (Pillow's line from level 0 to level n - 1 sets level 0 for
 // n = 0); non-finite volumes and a zero or missing maximum draw nothing (0).
+// Writes [L] rows at `rows`.
 template <typename T>
-TR_HD void ohlc_volume_body(const OhlcParams& p, const VolumeView<T>& in, int64_t b) {
+TR_HD void ohlc_image_volume(const OhlcParams& p, const VolumeView<T>& in, int64_t b,
+                             int64_t* rows) {
   double vmax = -INFINITY;
   for (int64_t l = 0; l < p.length; ++l) {
     const double v = fabs(in.at(b, l));
@@ -188,7 +214,6 @@ TR_HD void ohlc_volume_body(const OhlcParams& p, const VolumeView<T>& in, int64_
   const int64_t V = p.volume_rows;
   const bool usable = vmax > 0.0;
   const double ratio = usable ? static_cast<double>(V) / vmax : 0.0;
-  int64_t* rows = p.volume + b * p.length;
   for (int64_t l = 0; l < p.length; ++l) {
     const double v = fabs(in.at(b, l));
     if (!usable || !is_finite(v)) {
@@ -200,10 +225,15 @@ TR_HD void ohlc_volume_body(const OhlcParams& p, const VolumeView<T>& in, int64_
     if (t >= static_cast<double>(V)) {
       n = V;
     } else if (t > 0.0) {
-      n = static_cast<int64_t>(rint(t));
+      n = static_cast<int64_t>(round_half_even(t));
     }
     rows[l] = n > 1 ? n : 1;
   }
+}
+
+template <typename T>
+TR_HD void ohlc_volume_body(const OhlcParams& p, const VolumeView<T>& in, int64_t b) {
+  ohlc_image_volume(p, in, b, p.volume + b * p.length);
 }
 
 // floor(a / d) and ceil(a / d) for d > 0.

@@ -1,69 +1,102 @@
 // render_ohlc on the CPU: plain loops over raw pointers. The caller owns the
-// threading (the binding runs at::parallel_for over images) and the workspace,
-// so nothing here allocates.
+// threading (the binding runs at::parallel_for over images) and the memory.
 //
-// The raster of an image fills it with the background, then writes the
-// foreground into the runs of rows that ohlc_column_runs gives for each column:
-// one write per pixel plus one per marked pixel, and the same marked set as the
-// CUDA per-pixel test (tests/cpp/test_render_ohlc.cpp checks it bit for bit).
+// One image at a time, points and raster together
+// (kernels/cpu/render_ohlc_levels.h, kernels/cpu/render_ohlc_raster.h, and for
+// uint8 bars of at most 64 columns with AVX2 kernels/cpu/render_ohlc_bits.h):
+// its levels go to a scratch of O(L (M + 10) + H) numbers that stays in L1,
+// where a batch-sized workspace written by a points pass and read back by the
+// raster costs as much as writing the output at 64x60 uint8.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
-#include "render_ohlc.h"
+#include "kernels/cpu/render_ohlc_bits.h"
+#include "kernels/cpu/render_ohlc_levels.h"
+#include "kernels/cpu/render_ohlc_raster.h"
+#include "kernels/render_ohlc.h"
 
 namespace torch_render {
 namespace kernels {
 
-// Points pass for images [b_begin, b_end).
+// Sizes of a scratch: int64 elements (levels, raw levels, the bitmask raster's
+// rows where it fits) and doubles (values).
+inline int64_t ohlc_scratch_ints(const OhlcParams& p) {
+  return p.length * (kBarFields + p.num_overlays + 1 + 4) +
+         (ohlc_bits_fit(p) ? ohlc_bits_scratch(p) : 0);
+}
+inline int64_t ohlc_scratch_reals(const OhlcParams& p) {
+  return p.length * (4 + p.num_overlays);
+}
+
+// The scratch in `ints` (zeroed) and `reals` (sizes above); `volume`: with a
+// volume panel.
+inline OhlcCpuScratch ohlc_scratch(const OhlcParams& p, bool volume, int64_t* ints,
+                                   double* reals) {
+  const int64_t L = p.length;
+  OhlcCpuScratch s;
+  s.levels = {ints, ints + L * kBarFields,
+              volume ? ints + L * (kBarFields + p.num_overlays) : nullptr};
+  s.raw_levels = ints + L * (kBarFields + p.num_overlays + 1);
+  // (uint64 through the int64 array: the same type but for its sign, may alias.)
+  s.bits = ohlc_bits_fit(p) ? reinterpret_cast<uint64_t*>(s.raw_levels + 4 * L) : nullptr;
+  s.values = reals;
+  return s;
+}
+
+// The workspace slices of image b (p.bars, p.overlays, p.volume).
+inline OhlcImageLevels ohlc_workspace_levels(const OhlcParams& p, int64_t b) {
+  return {p.bars + b * p.length * kBarFields, p.overlays + b * p.num_overlays * p.length,
+          p.volume != nullptr ? p.volume + b * p.length : nullptr};
+}
+
+// Image b whole: its levels into the scratch, then its raster (volume: null
+// when p has no volume panel).
+template <typename T, typename U, typename V, typename OutT>
+inline void render_ohlc_cpu_image(const OhlcParams& p, const OhlcView<T>& in,
+                                  const OverlayView<U>& ov, const VolumeView<V>* volume,
+                                  int64_t b, const OhlcCpuScratch& scratch, OutT* plane) {
+  ohlc_image_levels_cpu(p, in, ov, b, scratch);
+  if (scratch.levels.volume != nullptr) ohlc_image_volume_cpu(p, *volume, b, scratch);
+  ohlc_raster_cpu(p, scratch.levels, plane, scratch.bits);
+}
+
+// The raster of image b from p's workspace (after the points passes).
+template <typename OutT>
+inline void render_ohlc_cpu_image(const OhlcParams& p, OutT* plane, int64_t b) {
+  ohlc_raster_cpu(p, ohlc_workspace_levels(p, b), plane);
+}
+
+// Points pass for images [b_begin, b_end) into p's workspace.
 template <typename T, typename U>
 inline void ohlc_points_cpu(const OhlcParams& p, const OhlcView<T>& in, const OverlayView<U>& ov,
                             int64_t b_begin, int64_t b_end) {
   for (int64_t b = b_begin; b < b_end; ++b) ohlc_points_body(p, in, ov, b);
 }
 
-// Volume pass for images [b_begin, b_end) (only with p.volume set).
+// Volume pass for images [b_begin, b_end) into p's workspace (p.volume set).
 template <typename T>
 inline void ohlc_volume_cpu(const OhlcParams& p, const VolumeView<T>& in, int64_t b_begin,
                             int64_t b_end) {
   for (int64_t b = b_begin; b < b_end; ++b) ohlc_volume_body(p, in, b);
 }
 
-template <typename OutT>
-struct CpuRunWriter {
-  OutT* column;  // the column's pixel of row 0
-  int64_t stride;
-  OutT value;
-  void operator()(int64_t r0, int64_t r1) const {
-    for (int64_t r = r0; r <= r1; ++r) column[r * stride] = value;
-  }
-};
-
-// Raster of image b into its [H, W] plane (after the points passes).
-template <typename OutT>
-inline void render_ohlc_cpu_image(const OhlcParams& p, OutT* plane, int64_t b) {
-  const OutT bg = Store<OutT>::convert(p.background);
-  const OutT fg = Store<OutT>::convert(p.foreground);
-  const int64_t n = p.height * p.width;
-  for (int64_t e = 0; e < n; ++e) plane[e] = bg;
-  // Columns past the bars stay background.
-  for (int64_t i = 0; i < p.length; ++i) {
-    for (int64_t off = 0; off < p.bar_width; ++off) {
-      CpuRunWriter<OutT> writer{plane + i * p.bar_width + off, p.width, fg};
-      ohlc_bar_column_runs(p, b, i, off, writer);
-    }
-  }
-}
-
-// Both passes and the raster of every image on this thread (tests, references).
+// Every image on this thread, as the binding draws them, their levels written to
+// p's workspace (tests and tools: the one function here that allocates). `volume`
+// may be null when p.volume is.
 template <typename T, typename U, typename V, typename OutT>
 inline void render_ohlc_cpu_serial(const OhlcParams& p, const OhlcView<T>& in,
                                    const OverlayView<U>& ov, const VolumeView<V>* volume,
                                    OutT* out) {
-  ohlc_points_cpu(p, in, ov, 0, p.batch);
-  if (p.volume != nullptr && volume != nullptr) ohlc_volume_cpu(p, *volume, 0, p.batch);
+  OhlcParams q = p;
+  if (volume == nullptr) q.volume = nullptr;
+  std::vector<int64_t> ints(static_cast<size_t>(ohlc_scratch_ints(q)));
+  std::vector<double> reals(static_cast<size_t>(ohlc_scratch_reals(q)));
+  OhlcCpuScratch scratch = ohlc_scratch(q, q.volume != nullptr, ints.data(), reals.data());
   for (int64_t b = 0; b < p.batch; ++b) {
-    render_ohlc_cpu_image(p, out + b * p.height * p.width, b);
+    scratch.levels = ohlc_workspace_levels(q, b);
+    render_ohlc_cpu_image(q, in, ov, volume, b, scratch, out + b * p.height * p.width);
   }
 }
 

@@ -3,6 +3,7 @@
 // launch grid on the CPU, equal to the CPU kernel bit for bit (DESIGN §5).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -98,6 +99,79 @@ TEST(OhlcLine, FarLevelsStayInInt64) {
   tk::line_column_levels(tk::kMaxBarWidth, -far, far, tk::kMaxBarWidth, &lo, &hi);
   EXPECT_EQ(hi, far);
   EXPECT_LT(lo, far);
+}
+
+TEST(OhlcLine, IncrementalColumnsAreTheClosedForm) {
+  // The CPU raster's line_columns against line_column_levels, column by column,
+  // for narrow and wide bars, shallow and steep lines, both directions, and
+  // levels at the clamp.
+  const auto far = static_cast<int64_t>(tk::kLevelClamp);
+  std::vector<std::pair<int64_t, int64_t>> ends;
+  for (int64_t y0 = -9; y0 <= 9; ++y0) {
+    for (int64_t y1 = -70; y1 <= 70; ++y1) ends.push_back({y0, y1});
+  }
+  for (int64_t y : {int64_t{0}, int64_t{5}, far - 3, -far}) {
+    ends.insert(ends.begin(), {{-far, y}, {far, y}, {y, far}});
+  }
+  for (int64_t dx : std::vector<int64_t>{1, 2, 3, 4, 5, 7, 8, 13, 64, 1000, 65536}) {
+    // Wide bars: the far ends (first) and a sample of the rest.
+    for (size_t e = 0; e < ends.size(); e += dx > 64 && e >= 12 ? 97 : 1) {
+      const int64_t y0 = ends[e].first, y1 = ends[e].second;
+      int64_t next = 0;
+      auto check = [&](int64_t i, int64_t lo, int64_t hi) {
+        ASSERT_EQ(i, next++);
+        int64_t want_lo, want_hi;
+        tk::line_column_levels(dx, y0, y1, i, &want_lo, &want_hi);
+        ASSERT_EQ(lo, want_lo) << "dx " << dx << " y0 " << y0 << " y1 " << y1 << " i " << i;
+        ASSERT_EQ(hi, want_hi) << "dx " << dx << " y0 " << y0 << " y1 " << y1 << " i " << i;
+      };
+      tk::line_columns(
+          dx, y0, y1, [&](int64_t i, int64_t y) { check(i, y, y); }, check);
+      ASSERT_EQ(next, dx + 1);
+    }
+  }
+}
+
+TEST(OhlcLevel, CpuPassIsOhlcLevel) {
+  // The CPU's vectorised levels and range against ohlc_level and a plain scan.
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  std::vector<double> v;
+  for (int i = 0; i < 997; ++i) v.push_back(100.0 + 10.0 * unit(gen));
+  for (double x : std::vector<double>{NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e300, -1e300, 99.5,
+                                      100.5, 4.9e-324, 101.0, 98.75}) {
+    v.push_back(x);
+  }
+  std::shuffle(v.begin(), v.end(), gen);
+  for (int64_t n : std::vector<int64_t>{0, 1, 3, 4, 7, 64, static_cast<int64_t>(v.size())}) {
+    double lo, hi, want_lo = INFINITY, want_hi = -INFINITY;
+    tk::ohlc_finite_range(v.data(), n, &lo, &hi);
+    for (int64_t i = 0; i < n; ++i) {
+      if (std::isfinite(v[i])) {
+        want_lo = std::min(want_lo, v[i]);
+        want_hi = std::max(want_hi, v[i]);
+      }
+    }
+    EXPECT_EQ(lo, want_lo);
+    EXPECT_EQ(hi, want_hi);
+  }
+  const std::vector<std::pair<double, double>> ranges = {
+      {90.0, 110.0}, {99.0, 101.0}, {100.0, 100.0}, {-1e300, 1e300}, {0.0, 1e-310},
+      {NAN, 1.0},    {2.0, 1.0},    {98.0, 102.0}};
+  for (int64_t rows : std::vector<int64_t>{1, 2, 51, 1000, int64_t{1} << 50}) {
+    for (const auto& [lo, hi] : ranges) {
+      const tk::OhlcScale s = tk::ohlc_scale(lo, hi, rows);
+      std::vector<int64_t> got(v.size());
+      tk::ohlc_levels_cpu(s, v.data(), static_cast<int64_t>(v.size()), got.data());
+      for (size_t i = 0; i < v.size(); ++i) {
+        ASSERT_EQ(got[i], tk::ohlc_level(s, v[i])) << "v " << v[i] << " lo " << lo << " hi " << hi;
+      }
+    }
+  }
+  EXPECT_EQ(tk::round_half_even(2.5), 2.0);
+  EXPECT_EQ(tk::round_half_even(-3.5), -4.0);
+  EXPECT_TRUE(std::signbit(tk::round_half_even(-0.25)));
+  EXPECT_EQ(tk::round_half_even(4503599627370497.0), 4503599627370497.0);
 }
 
 TEST(OhlcLevel, RoundsHalfToEvenInDesignOrder) {
@@ -269,6 +343,8 @@ const std::vector<Case> kCases = {
     {1, 1, 1, 5, 7, 7, 2, true, true, false, 0},       // one bar
     {3, 12, 1, 1, 37, 3, 0, false, false, false, 4},   // one row, odd width
     {130, 5, 1, 32, 15, 3, 6, false, true, false, 0},  // more images than a points block
+    {2, 21, 1, 200, 64, 3, 40, false, true, false, 6},  // 64 columns, tall, gaps
+    {3, 2, 1, 9, 2, 1, 2, false, true, false, 0},       // 2 columns: rows shorter than a store
 };
 
 TEST(OhlcCudaEmulation, Float32MatchesCpuBitForBit) {
@@ -295,6 +371,22 @@ TEST(OhlcCudaEmulation, Uint8AndFloat64MatchCpu) {
                      render_cpu<uint8_t>(kCases[i], in));
     expect_same_bits(render_emulated<double, true>(kCases[i], in, 2),
                      render_cpu<double>(kCases[i], in));
+  }
+}
+
+TEST(OhlcCudaEmulation, Uint8MatchesOnEveryInstructionSet) {
+  // uint8 bars of at most 64 columns take the bitmask raster with AVX2, the
+  // runs of bytes without it: both must give the CUDA body's bits.
+  for (tk::CpuIsa isa : {tk::CpuIsa::kBaseline, tk::CpuIsa::kAvx2}) {
+    if (!tk::cpu_isa_supported(isa)) continue;
+    const tk::ScopedIsa scoped(isa);
+    SCOPED_TRACE(tk::cpu_isa_name(isa));
+    for (size_t i = 0; i < kCases.size(); ++i) {
+      SCOPED_TRACE(i);
+      const Inputs in = make_inputs(kCases[i], 300 + static_cast<uint32_t>(i));
+      expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20),
+                       render_cpu<uint8_t>(kCases[i], in));
+    }
   }
 }
 

@@ -1,0 +1,185 @@
+// render_ohlc on the CPU, the points passes of one image: its values gathered
+// into float64, their range and levels in SSE2 where the target has it (the
+// scalar body, a branch and a libm rint per value, was most of the points
+// pass), into a scratch that stays in L1. Same values as ohlc_image_levels and
+// ohlc_image_volume (kernels/render_ohlc.h; tests/cpp/test_render_ohlc.cpp).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "kernels/render_ohlc.h"
+
+namespace torch_render {
+namespace kernels {
+
+// Where the levels of one image live (a scratch, or the workspace slices of p).
+struct OhlcImageLevels {
+  int64_t* bars;      // [L, kBarFields]
+  int64_t* overlays;  // [M, L]
+  int64_t* volume;    // [L], or null: no volume panel
+};
+
+// A thread's memory for the CPU points pass of one image: the levels, and the
+// image's values in float64 with their levels before they are sorted into bars.
+struct OhlcCpuScratch {
+  OhlcImageLevels levels;
+  double* values;       // [4 L + M L]
+  int64_t* raw_levels;  // [4 L]
+  uint64_t* bits;       // ohlc_bits_scratch(p), zeroed; null: the bitmask raster unused
+};
+
+// ohlc_level of n values: the same float64 operations without branches, two at
+// a time in SSE2. Rounding: for |t| <= 2^40, t + 1.5 * 2^52 lies in
+// [2^52, 2^53), where doubles are the integers, so the addition rounds t half to
+// even and the difference of the bit patterns is that integer (no conversion
+// instruction for int64 lanes before AVX-512).
+inline void ohlc_levels_cpu(const OhlcScale& s, const double* v, int64_t n, int64_t* out) {
+  if (!s.usable || s.flat) {
+    const int64_t level = s.usable ? s.flat_level : kNoLevel;
+    for (int64_t i = 0; i < n; ++i) out[i] = v[i] - v[i] == 0.0 ? level : kNoLevel;
+    return;
+  }
+  constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
+  int64_t magic_bits;
+  std::memcpy(&magic_bits, &kMagic, sizeof(magic_bits));
+  const double lo = s.lo, scale = s.scale;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  // GCC does not vectorise the loop below (the int64 select on a double
+  // compare); the same operations per lane.
+  const __m128d vlo = _mm_set1_pd(lo), vscale = _mm_set1_pd(scale);
+  const __m128d vmin = _mm_set1_pd(-kLevelClamp), vmax = _mm_set1_pd(kLevelClamp);
+  const __m128d vmagic = _mm_set1_pd(kMagic), zero = _mm_setzero_pd();
+  const __m128i vbits = _mm_set1_epi64x(magic_bits), none = _mm_set1_epi64x(kNoLevel);
+  for (; i + 2 <= n; i += 2) {
+    const __m128d x = _mm_loadu_pd(v + i);
+    __m128d t = _mm_mul_pd(_mm_sub_pd(x, vlo), vscale);
+    t = _mm_and_pd(t, _mm_cmpord_pd(t, t));
+    t = _mm_min_pd(_mm_max_pd(t, vmin), vmax);  // max/min: the selects below, t not NaN
+    const __m128i level = _mm_sub_epi64(_mm_castpd_si128(_mm_add_pd(t, vmagic)), vbits);
+    const __m128i finite = _mm_castpd_si128(_mm_cmpeq_pd(_mm_sub_pd(x, x), zero));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_or_si128(_mm_and_si128(finite, level), _mm_andnot_si128(finite, none)));
+  }
+#endif
+  for (; i < n; ++i) {
+    const double x = v[i];
+    double t = (x - lo) * scale;
+    t = t == t ? t : 0.0;  // inf * 0 (see ohlc_level); non-finite x is masked below
+    t = t < -kLevelClamp ? -kLevelClamp : t;
+    t = t > kLevelClamp ? kLevelClamp : t;
+    const double r = t + kMagic;
+    int64_t bits;
+    std::memcpy(&bits, &r, sizeof(bits));
+    out[i] = x - x == 0.0 ? bits - magic_bits : kNoLevel;
+  }
+}
+
+// The finite minimum and maximum of n values (+-inf when none), in four
+// independent chains. The sign of a zero extreme may differ from one scan's; no
+// level depends on it (v - 0.0 == v - -0.0 up to a zero's sign, hi == lo alike).
+inline void ohlc_finite_range(const double* v, int64_t n, double* lo_out, double* hi_out) {
+  double lo[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+  double hi[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+  int64_t i = 0;
+#if defined(__SSE2__)
+  // min_pd(a, b) is a < b ? a : b and max_pd(a, b) is a > b ? a : b, as below.
+  const __m128d zero = _mm_setzero_pd();
+  __m128d lo2[2] = {_mm_loadu_pd(lo), _mm_loadu_pd(lo + 2)};
+  __m128d hi2[2] = {_mm_loadu_pd(hi), _mm_loadu_pd(hi + 2)};
+  for (; i + 4 <= n; i += 4) {
+    for (int k = 0; k < 2; ++k) {
+      const __m128d x = _mm_loadu_pd(v + i + 2 * k);
+      const __m128d finite = _mm_cmpeq_pd(_mm_sub_pd(x, x), zero);
+      const __m128d xf = _mm_and_pd(finite, x);
+      lo2[k] = _mm_min_pd(_mm_or_pd(xf, _mm_andnot_pd(finite, lo2[k])), lo2[k]);
+      hi2[k] = _mm_max_pd(_mm_or_pd(xf, _mm_andnot_pd(finite, hi2[k])), hi2[k]);
+    }
+  }
+  for (int k = 0; k < 2; ++k) {
+    _mm_storeu_pd(lo + 2 * k, lo2[k]);
+    _mm_storeu_pd(hi + 2 * k, hi2[k]);
+  }
+#endif
+  for (; i < n; ++i) {
+    const double x = v[i];
+    const bool finite = x - x == 0.0;
+    lo[i % 4] = finite && x < lo[i % 4] ? x : lo[i % 4];
+    hi[i % 4] = finite && x > hi[i % 4] ? x : hi[i % 4];
+  }
+  for (int k = 1; k < 4; ++k) {
+    lo[0] = lo[k] < lo[0] ? lo[k] : lo[0];
+    hi[0] = hi[k] > hi[0] ? hi[k] : hi[0];
+  }
+  *lo_out = lo[0];
+  *hi_out = hi[0];
+}
+
+// ohlc_image_levels on the CPU: the image's values gathered into float64, their
+// range, their levels in one vectorised pass, then the bars' fields.
+template <typename T, typename U>
+inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
+                                  const OverlayView<U>& ov, int64_t b, const OhlcCpuScratch& w) {
+  const int64_t L = p.length;
+  const int64_t n = L * (4 + p.num_overlays);
+  double* v = w.values;
+  for (int64_t l = 0; l < L; ++l) {
+    for (int64_t f = 0; f < 4; ++f) v[4 * l + f] = in.at(b, l, f);
+  }
+  for (int64_t m = 0; m < p.num_overlays; ++m) {
+    for (int64_t l = 0; l < L; ++l) v[4 * L + m * L + l] = ov.at(b, m, l);
+  }
+  double lo, hi;
+  if (p.value_range != nullptr) {
+    lo = p.value_range[2 * b];
+    hi = p.value_range[2 * b + 1];
+  } else {
+    ohlc_finite_range(v, n, &lo, &hi);
+  }
+  const OhlcScale s = ohlc_scale(lo, hi, p.price_rows());
+  ohlc_levels_cpu(s, v, 4 * L, w.raw_levels);
+  ohlc_levels_cpu(s, v + 4 * L, n - 4 * L, w.levels.overlays);
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t* raw = w.raw_levels + 4 * l;
+    int64_t* bar = w.levels.bars + l * kBarFields;
+    const int64_t high = raw[1], low = raw[2];
+    const bool range = high != kNoLevel && low != kNoLevel;
+    bar[kBarLow] = range ? (low < high ? low : high) : kNoLevel;
+    bar[kBarHigh] = range ? (low < high ? high : low) : kNoLevel;
+    bar[kBarOpen] = raw[0];
+    bar[kBarClose] = raw[3];
+    bar[kBarDown] = v[4 * l + 3] < v[4 * l] ? 1 : 0;
+  }
+}
+
+// ohlc_image_volume on the CPU, without its branches: |v| gathered (into the
+// values, which the points pass no longer needs), their finite maximum, then
+// rows = max(1, rint(clamp(|v| * ratio, 0, V))), the same value as its cases.
+template <typename V>
+inline void ohlc_image_volume_cpu(const OhlcParams& p, const VolumeView<V>& in, int64_t b,
+                                  const OhlcCpuScratch& w) {
+  const int64_t L = p.length;
+  double* a = w.values;
+  for (int64_t l = 0; l < L; ++l) a[l] = fabs(in.at(b, l));
+  double lo, vmax;
+  ohlc_finite_range(a, L, &lo, &vmax);
+  const double rows = static_cast<double>(p.volume_rows);
+  const bool usable = vmax > 0.0;
+  const double ratio = usable ? rows / vmax : 0.0;
+  for (int64_t l = 0; l < L; ++l) {
+    double t = a[l] * ratio;  // NaN only as 0 * inf (a denormal maximum): 0 rows, then 1
+    t = t > 0.0 ? t : 0.0;
+    t = t < rows ? t : rows;
+    const auto n = static_cast<int64_t>(round_half_even(t));
+    w.levels.volume[l] = usable && a[l] - a[l] == 0.0 ? (n > 1 ? n : 1) : 0;
+  }
+}
+
+}  // namespace kernels
+}  // namespace torch_render
