@@ -59,22 +59,14 @@ from torch_render.data import WindowDataset, load_klines
 from torch_render.synthetic import synthetic_closes
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_classifier import SHARED_DATA, ChartClassifier, check_device, run_epoch, split  # noqa: E402
+from train_classifier import (SHARED_DATA, ChartClassifier, _HelpFormatter, check_device,  # noqa: E402
+                              run_epoch, split)
 
 LENGTH = 100  # closes per window, as in train_classifier
 HORIZON = 5  # label: sign of the return this many minutes ahead
 SYNTHETIC_MINUTES = 20_000
 FIGURE_INCHES = (10.0, 7.0)  # at FIGURE_DPI: a 1000 x 700 PNG
 FIGURE_DPI = 100
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except an absent (None or False) one."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False):
-            return action.help or ""
-        return super()._get_help_string(action) or ""
 
 
 def build_parser() -> argparse.ArgumentParser:
