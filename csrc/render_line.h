@@ -7,22 +7,24 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 
+#include "csrc/workspace.h"
 #include "kernels/render_line.h"
 
 namespace torch_render {
 
-// Everything a backend needs: the validated kernel parameters (workspace
-// pointers left for the backend), the float64 value ranges and the output.
+// Everything a backend needs: the validated kernel parameters, pointing at the
+// float64 value ranges and the workspace (xs, ys) the plan holds, and the output.
 struct LinePlan {
   kernels::LineParams params;
   at::Tensor value_range;  // contiguous float64, or undefined
+  Workspace workspace;
   std::vector<int64_t> out_shape;
   at::ScalarType out_dtype;
   bool fresh_output = false;  // `out` was just allocated (never touched)
 };
 
-// Checks every argument of render_line and builds the plan. Errors name the op,
-// the argument, what was expected and what came.
+// Checks every argument of render_line and builds the plan, workspace included.
+// Errors name the op, the argument, what was expected and what came.
 LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t width,
                           double line_width, bool antialias, double margin,
                           const std::optional<at::Tensor>& value_range, bool channels,
