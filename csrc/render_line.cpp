@@ -139,10 +139,13 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
     p.range_stride_b = per_image ? 2 : S * 2;
     p.range_stride_g = per_image ? 0 : 2;
   }
-  // The workspace, on series' device: the points pass writes it, the raster reads it.
-  p.xs = plan.workspace.add<float>({L}, series);
-  p.ys = plan.workspace.add<float>({B, S, L}, series);
   return plan;
+}
+
+void allocate_line_workspace(LinePlan& plan, const at::Tensor& series) {
+  kernels::LineParams& p = plan.params;
+  p.xs = plan.workspace.add<float>({p.length}, series);
+  p.ys = plan.workspace.add<float>({p.batch, p.num_series, p.length}, series);
 }
 
 void check_render_line_out(const LinePlan& plan, const at::Tensor& series,
