@@ -13,49 +13,19 @@
 #include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
 #include <c10/util/Half.h>
-#include <c10/util/safe_numerics.h>
-#include <fmt/format.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/variable.h>
 #include <torch/library.h>
 
+#include "csrc/checks.h"
+
 namespace torch_render {
 namespace {
 
-constexpr const char* kOp = "render_line";
+constexpr OpChecks kCheck{"render_line", Spelling::kAten};
+constexpr const char* kOp = kCheck.op;
 
-constexpr double kFloatMax = std::numeric_limits<float>::max();
-
-// Shortest text that reads back as the same double (streams round to 6 digits).
-std::string num(double v) { return fmt::format("{}", v); }
-
-bool is_float_dtype(at::ScalarType t) {
-  return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
-}
-
-bool is_output_dtype(at::ScalarType t) { return is_float_dtype(t) || t == at::kByte; }
-
-// [first, last) byte range a tensor's elements can touch (non-negative strides).
-std::pair<uintptr_t, uintptr_t> byte_extent(const at::Tensor& t) {
-  const auto start = reinterpret_cast<uintptr_t>(t.const_data_ptr());
-  int64_t last = 0;
-  for (int64_t d = 0; d < t.dim(); ++d) last += (t.size(d) - 1) * t.stride(d);
-  return {start, start + static_cast<uintptr_t>((last + 1) * t.element_size())};
-}
-
-bool overlaps(const at::Tensor& a, const at::Tensor& b) {
-  if (a.numel() == 0 || b.numel() == 0) return false;
-  const auto ea = byte_extent(a);
-  const auto eb = byte_extent(b);
-  return ea.first < eb.second && eb.first < ea.second;
-}
-
-// Whether float32(v) stays finite when stored as float16 / bfloat16 (round to nearest).
-bool fits_output(double v, at::ScalarType t) {
-  const float f = static_cast<float>(v);
-  return std::isfinite(t == at::kHalf ? static_cast<float>(c10::Half(f))
-                                      : static_cast<float>(c10::BFloat16(f)));
-}
+std::string num(double v) { return kCheck.num(v); }
 
 // Refuses a NaN or infinite entry of a CPU value_range (on CUDA, reading the values
 // would need a host sync: there such an image is left blank, docs/rendering.md).
@@ -88,9 +58,7 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
   TORCH_CHECK_VALUE(series.dim() == 2 || series.dim() == 3, kOp,
                     ": series must be [B, L] or [B, S, L], got a tensor of shape ",
                     series.sizes());
-  TORCH_CHECK_TYPE(is_float_dtype(series.scalar_type()), kOp,
-                   ": series must be a floating tensor (float16, bfloat16, float32 or "
-                   "float64), got ", series.scalar_type());
+  kCheck.floating(series, "series");
   const int64_t B = series.size(0);
   const int64_t S = series.dim() == 3 ? series.size(1) : 1;
   const int64_t L = series.size(-1);
@@ -105,9 +73,7 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
   TORCH_CHECK_VALUE(2.0 * margin <= static_cast<double>(std::min(height, width) - 1), kOp,
                     ": margin leaves no plot area: 2 * margin must be <= min(height, width) - 1"
                     " = ", std::min(height, width) - 1, ", got margin ", num(margin));
-  TORCH_CHECK_TYPE(is_output_dtype(out_dtype), kOp, ": ", dtype_arg,
-                   " must be float32, float16, bfloat16, float64 or uint8, got ",
-                   out_dtype);
+  kCheck.output_dtype(out_dtype, dtype_arg);
   // The kernels compute background + a * (foreground - background) in float32, so
   // both values and their difference must be finite float32 (else the image is NaN).
   TORCH_CHECK_VALUE(std::isfinite(background) && std::isfinite(foreground) &&
@@ -126,7 +92,7 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
     const bool half = out_dtype == at::kHalf;
     const double largest = half ? static_cast<float>(std::numeric_limits<c10::Half>::max())
                                 : static_cast<float>(std::numeric_limits<c10::BFloat16>::max());
-    TORCH_CHECK_VALUE(fits_output(background, out_dtype) && fits_output(foreground, out_dtype),
+    TORCH_CHECK_VALUE(stores_finite(background, out_dtype) && stores_finite(foreground, out_dtype),
                       kOp, ": with ", half ? "float16" : "bfloat16", " output, background and "
                       "foreground must round to finite ", half ? "float16" : "bfloat16",
                       " values (largest ", num(largest), "), got ", num(background), " and ",
@@ -134,12 +100,8 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
   }
 
   const int64_t C = channels ? S : 1;
-  uint64_t numel = 0;
   const std::vector<int64_t> shape{B, C, height, width};
-  TORCH_CHECK_VALUE(!c10::safe_multiplies_u64(shape, &numel) &&
-                        numel <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()),
-                    kOp, ": output of shape ", at::IntArrayRef(shape),
-                    " has more elements than int64 can index");
+  kCheck.indexable(shape);
 
   LinePlan plan;
   plan.out_shape = shape;
@@ -160,11 +122,10 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
 
   if (value_range.has_value() && value_range->defined()) {
     const at::Tensor& vr = *value_range;
-    TORCH_CHECK(vr.device() == series.device(), kOp,
-                ": value_range must be on the device of series (", series.device(), "), got ",
-                vr.device());
+    kCheck.same_device(vr, "value_range", series, "series");
     TORCH_CHECK_TYPE(is_float_dtype(vr.scalar_type()), kOp,
-                     ": value_range must be a floating tensor, got ", vr.scalar_type());
+                     ": value_range must be a floating tensor, got ",
+                     kCheck.dtype(vr.scalar_type()));
     const bool per_image = vr.dim() == 2 && vr.size(0) == B && vr.size(1) == 2;
     const bool per_series = vr.dim() == 3 && vr.size(0) == B && vr.size(1) == S && vr.size(2) == 2;
     TORCH_CHECK_VALUE(per_image || (per_series && channels), kOp,
@@ -175,25 +136,24 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
                       ", got shape ", vr.sizes());
     if (vr.device().is_cpu()) check_value_range_finite(vr);
     plan.value_range = vr.to(at::kDouble).contiguous();
+    p.value_range = plan.value_range.const_data_ptr<double>();
     p.range_stride_b = per_image ? 2 : S * 2;
     p.range_stride_g = per_image ? 0 : 2;
   }
   return plan;
 }
 
+void allocate_line_workspace(LinePlan& plan, const at::Tensor& series) {
+  kernels::LineParams& p = plan.params;
+  p.xs = plan.workspace.add<float>({p.length}, series);
+  p.ys = plan.workspace.add<float>({p.batch, p.num_series, p.length}, series);
+}
+
 void check_render_line_out(const LinePlan& plan, const at::Tensor& series,
                            const std::optional<at::Tensor>& value_range, const at::Tensor& out) {
-  TORCH_CHECK(out.device() == series.device(), kOp, ": out must be on the device of series (",
-              series.device(), "), got ", out.device());
-  TORCH_CHECK_VALUE(out.sizes() == at::IntArrayRef(plan.out_shape), kOp, ": out must have shape ",
-                    at::IntArrayRef(plan.out_shape), ", got ", out.sizes());
-  TORCH_CHECK_VALUE(out.is_contiguous(), kOp, ": out must be contiguous, got strides ",
-                    out.strides());
-  TORCH_CHECK(!overlaps(out, series), kOp, ": out must not overlap the memory of series");
-  if (value_range.has_value() && value_range->defined()) {
-    TORCH_CHECK(!overlaps(out, *value_range), kOp,
-                ": out must not overlap the memory of value_range");
-  }
+  kCheck.out_tensor(out, plan.out_shape, series, "series");
+  kCheck.no_overlap(out, series, "series");
+  if (value_range.has_value()) kCheck.no_overlap(out, *value_range, "value_range");
 }
 
 // ------------------------------------------------------------------- autograd

@@ -7,15 +7,18 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 
+#include "csrc/workspace.h"
 #include "kernels/render_line.h"
 
 namespace torch_render {
 
-// Everything a backend needs: the validated kernel parameters (workspace
-// pointers left for the backend), the float64 value ranges and the output.
+// Everything a backend needs: the validated kernel parameters (pointing at the
+// float64 value ranges, and at the workspace once allocate_line_workspace ran),
+// the buffers they point at, and the output.
 struct LinePlan {
   kernels::LineParams params;
   at::Tensor value_range;  // contiguous float64, or undefined
+  Workspace workspace;
   std::vector<int64_t> out_shape;
   at::ScalarType out_dtype;
   bool fresh_output = false;  // `out` was just allocated (never touched)
@@ -33,6 +36,11 @@ LinePlan plan_render_line(const at::Tensor& series, int64_t height, int64_t widt
 void check_render_line_out(const LinePlan& plan, const at::Tensor& series,
                            const std::optional<at::Tensor>& value_range, const at::Tensor& out);
 
+// Allocates the workspace the points pass writes and the raster reads (xs [L],
+// ys [B, S, L], float32) on series' device, and points the params at it. The
+// functional and out= forms call it, so that no backend allocates it.
+void allocate_line_workspace(LinePlan& plan, const at::Tensor& series);
+
 // A backend renders a planned call into `out` ([B, C, H, W], contiguous, numel > 0).
 using LineBackend = void (*)(LinePlan& plan, const at::Tensor& series, at::Tensor& out);
 
@@ -48,7 +56,10 @@ at::Tensor render_line_functional(const at::Tensor& series, int64_t height, int6
                                    dtype.value_or(at::kFloat));
   at::Tensor out = at::empty(plan.out_shape, series.options().dtype(plan.out_dtype));
   plan.fresh_output = true;
-  if (out.numel() > 0) Backend(plan, series, out);
+  if (out.numel() > 0) {
+    allocate_line_workspace(plan, series);
+    Backend(plan, series, out);
+  }
   return out;
 }
 
@@ -62,7 +73,10 @@ void render_line_out(const at::Tensor& series, int64_t height, int64_t width, do
                                    value_range, channels, background, foreground,
                                    out.scalar_type(), "out.dtype");
   check_render_line_out(plan, series, value_range, out);
-  if (out.numel() > 0) Backend(plan, series, out);
+  if (out.numel() > 0) {
+    allocate_line_workspace(plan, series);
+    Backend(plan, series, out);
+  }
 }
 
 }  // namespace torch_render

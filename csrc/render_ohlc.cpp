@@ -1,20 +1,17 @@
 // render_ohlc: schemas and the argument checks of every backend.
 #include "csrc/render_ohlc.h"
 
-#include <cmath>
 #include <cstdint>
-#include <limits>
 #include <string>
 
 #include <ATen/ops/all.h>
 #include <ATen/ops/isfinite.h>
 #include <c10/core/ScalarType.h>
-#include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
-#include <c10/util/Half.h>
 #include <c10/util/safe_numerics.h>
-#include <fmt/format.h>
 #include <torch/library.h>
+
+#include "csrc/checks.h"
 
 TORCH_LIBRARY_FRAGMENT(torch_render, m) {
   // ohlc [B, L, 4] (open, high, low, close), any floating dtype -> [B, 1, H, W] of
@@ -45,60 +42,24 @@ TORCH_LIBRARY_IMPL(torch_render, Autograd, m) {
 namespace torch_render {
 namespace {
 
-constexpr const char* kOp = "render_ohlc";
-constexpr double kFloatMax = std::numeric_limits<float>::max();
-
-// The numbers and dtypes of messages, written as the fake kernel writes them
-// (Python's f"{v:g}" and str(dtype)).
-std::string num(double v) { return fmt::format("{:g}", v); }
-// (getDtypeNames gives a std::string in torch 2.11, a std::string_view in 2.15.)
-std::string dtype_name(at::ScalarType t) {
-  return std::string("torch.") + std::string(c10::getDtypeNames(t).first);
-}
-
-bool is_float_dtype(at::ScalarType t) {
-  return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
-}
-
-bool is_output_dtype(at::ScalarType t) { return is_float_dtype(t) || t == at::kByte; }
+// Messages as the fake kernel writes them (Python's f"{v:g}" and str(dtype)).
+constexpr OpChecks kCheck{"render_ohlc", Spelling::kPython};
+constexpr const char* kOp = kCheck.op;
 
 // Whether a colour is stored as a finite value of the output dtype.
 bool colour_fits(double v, at::ScalarType t) {
-  if (t == at::kByte) return v >= 0.0 && v <= 1.0;
-  if (!std::isfinite(v) || std::abs(v) > kFloatMax) return false;
-  const auto f = static_cast<float>(v);
-  if (t == at::kHalf) return std::isfinite(static_cast<float>(c10::Half(f)));
-  if (t == at::kBFloat16) return std::isfinite(static_cast<float>(c10::BFloat16(f)));
-  return true;
+  return t == at::kByte ? v >= 0.0 && v <= 1.0 : stores_finite(v, t);
 }
 
 const char* colour_requirement(at::ScalarType t) {
   return t == at::kByte ? "in [0, 1]" : "finite";
 }
 
-// [first, last) byte range a tensor's elements can touch (non-negative strides).
-std::pair<uintptr_t, uintptr_t> byte_extent(const at::Tensor& t) {
-  const auto start = reinterpret_cast<uintptr_t>(t.const_data_ptr());
-  int64_t last = 0;
-  for (int64_t d = 0; d < t.dim(); ++d) last += (t.size(d) - 1) * t.stride(d);
-  return {start, start + static_cast<uintptr_t>((last + 1) * t.element_size())};
-}
-
-bool overlaps(const at::Tensor& a, const at::Tensor& b) {
-  if (!b.defined() || a.numel() == 0 || b.numel() == 0) return false;
-  const auto ea = byte_extent(a);
-  const auto eb = byte_extent(b);
-  return ea.first < eb.second && eb.first < ea.second;
-}
-
 // A floating tensor argument on the device of ohlc, of the given shape.
 void check_input(const at::Tensor& t, const char* name, const at::Tensor& ohlc,
                  const std::vector<int64_t>& shape, const std::string& shape_text) {
-  TORCH_CHECK(t.device() == ohlc.device(), kOp, ": ", name, " must be on the device of ohlc (",
-              ohlc.device(), "), got ", t.device());
-  TORCH_CHECK_TYPE(is_float_dtype(t.scalar_type()), kOp, ": ", name,
-                   " must be a floating tensor (float16, bfloat16, float32 or float64), got ",
-                   dtype_name(t.scalar_type()));
+  kCheck.same_device(t, name, ohlc, "ohlc");
+  kCheck.floating(t, name);
   bool ok = t.dim() == static_cast<int64_t>(shape.size());
   for (size_t d = 0; ok && d < shape.size(); ++d) ok = shape[d] < 0 || t.size(d) == shape[d];
   TORCH_CHECK_VALUE(ok, kOp, ": ", name, " must be ", shape_text, ", got a tensor of shape ",
@@ -116,9 +77,7 @@ OhlcPlan plan_render_ohlc(const at::Tensor& ohlc, int64_t height, std::optional<
   TORCH_CHECK_VALUE(ohlc.dim() == 3 && ohlc.size(2) == 4, kOp,
                     ": ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape ",
                     ohlc.sizes());
-  TORCH_CHECK_TYPE(is_float_dtype(ohlc.scalar_type()), kOp,
-                   ": ohlc must be a floating tensor (float16, bfloat16, float32 or float64), "
-                   "got ", dtype_name(ohlc.scalar_type()));
+  kCheck.floating(ohlc, "ohlc");
   const int64_t B = ohlc.size(0);
   const int64_t L = ohlc.size(1);
   TORCH_CHECK_VALUE(L >= 1, kOp, ": ohlc must have at least one bar (L >= 1), got shape ",
@@ -139,21 +98,15 @@ OhlcPlan plan_render_ohlc(const at::Tensor& ohlc, int64_t height, std::optional<
   const int64_t W = width.value_or(min_width);
   TORCH_CHECK_VALUE(W >= min_width, kOp, ": width must be >= L * bar_width = ", min_width,
                     ", got ", W);
-  TORCH_CHECK_TYPE(is_output_dtype(out_dtype), kOp, ": ", dtype_arg,
-                   " must be torch.float32, torch.float16, torch.bfloat16, torch.float64 or "
-                   "torch.uint8, got ", dtype_name(out_dtype));
+  kCheck.output_dtype(out_dtype, dtype_arg);
   for (const auto& [name, v] : {std::pair<const char*, double>{"background", background},
                                 std::pair<const char*, double>{"foreground", foreground}}) {
     TORCH_CHECK_VALUE(colour_fits(v, out_dtype), kOp, ": ", name, " must be ",
                       colour_requirement(out_dtype), " in the output dtype ",
-                      dtype_name(out_dtype), ", got ", num(v));
+                      kCheck.dtype(out_dtype), ", got ", kCheck.num(v));
   }
-  uint64_t numel = 0;
   const std::vector<int64_t> shape{B, 1, height, W};
-  TORCH_CHECK_VALUE(!c10::safe_multiplies_u64(shape, &numel) &&
-                        numel <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()),
-                    kOp, ": output of shape ", at::IntArrayRef(shape),
-                    " has more elements than int64 can index");
+  kCheck.indexable(shape);
 
   OhlcPlan plan;
   plan.out_shape = shape;
@@ -185,6 +138,7 @@ OhlcPlan plan_render_ohlc(const at::Tensor& ohlc, int64_t height, std::optional<
     const at::Tensor& vr = *value_range;
     check_input(vr, "value_range", ohlc, {B, 2}, "[B, 2] = [" + std::to_string(B) + ", 2]");
     plan.value_range = vr.to(at::kDouble).contiguous();
+    p.value_range = plan.value_range.const_data_ptr<double>();
     // On CUDA this would need a host sync: a non-finite range leaves the price
     // area blank there instead.
     if (vr.device().is_cpu()) {
@@ -197,20 +151,23 @@ OhlcPlan plan_render_ohlc(const at::Tensor& ohlc, int64_t height, std::optional<
 }
 
 void check_render_ohlc_out(const OhlcPlan& plan, const at::Tensor& ohlc, const at::Tensor& out) {
-  TORCH_CHECK(out.device() == ohlc.device(), kOp, ": out must be on the device of ohlc (",
-              ohlc.device(), "), got ", out.device());
-  TORCH_CHECK_VALUE(out.sizes() == at::IntArrayRef(plan.out_shape), kOp, ": out must have shape ",
-                    at::IntArrayRef(plan.out_shape), ", got ", out.sizes());
-  TORCH_CHECK_VALUE(out.is_contiguous(), kOp, ": out must be contiguous, got strides ",
-                    out.strides());
+  kCheck.out_tensor(out, plan.out_shape, ohlc, "ohlc");
   TORCH_CHECK(!out.requires_grad(), kOp, ": out must not require grad (render_ohlc has no "
               "gradient)");
   for (const auto& [name, t] : {std::pair<const char*, const at::Tensor*>{"ohlc", &ohlc},
                                 {"volume", &plan.volume},
                                 {"overlays", &plan.overlays},
                                 {"value_range", &plan.value_range}}) {
-    TORCH_CHECK(!overlaps(out, *t), kOp, ": out must not overlap the memory of ", name);
+    kCheck.no_overlap(out, *t, name);
   }
+}
+
+void allocate_ohlc_workspace(OhlcPlan& plan, const at::Tensor& ohlc) {
+  kernels::OhlcParams& p = plan.params;
+  p.bars = plan.workspace.add<int64_t>({p.batch, p.length, kernels::kBarFields}, ohlc);
+  p.overlays = plan.workspace.add<int64_t>({p.batch, p.num_overlays, p.length}, ohlc);
+  p.volume = plan.volume.defined() ? plan.workspace.add<int64_t>({p.batch, p.length}, ohlc)
+                                   : nullptr;
 }
 
 }  // namespace torch_render

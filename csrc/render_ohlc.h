@@ -8,12 +8,14 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 
+#include "csrc/workspace.h"
 #include "kernels/render_ohlc.h"
 
 namespace torch_render {
 
-// Everything a backend needs: the validated kernel parameters (workspace
-// pointers left for the backend), the float64 value ranges and the inputs.
+// Everything a backend needs: the validated kernel parameters (pointing at the
+// float64 value ranges, and at the workspace once allocate_ohlc_workspace ran),
+// the inputs and the buffers they point at.
 struct OhlcPlan {
   kernels::OhlcParams params;
   at::Tensor value_range;  // contiguous float64 [B, 2], or undefined
@@ -21,6 +23,7 @@ struct OhlcPlan {
   at::Tensor overlays;     // [B, M, L], or undefined (M == 0 or none)
   std::vector<int64_t> out_shape;
   at::ScalarType out_dtype;
+  Workspace workspace;  // bars, overlay levels, volume rows
 };
 
 // Checks every argument of render_ohlc and builds the plan. Errors name the op,
@@ -34,6 +37,10 @@ OhlcPlan plan_render_ohlc(const at::Tensor& ohlc, int64_t height, std::optional<
 
 // Checks the `out` tensor of render_ohlc.out against the plan.
 void check_render_ohlc_out(const OhlcPlan& plan, const at::Tensor& ohlc, const at::Tensor& out);
+
+// Allocates the workspace the points and volume passes write and the raster reads,
+// on ohlc's device, and points the params at it.
+void allocate_ohlc_workspace(OhlcPlan& plan, const at::Tensor& ohlc);
 
 // A backend renders a planned call into `out` ([B, 1, H, W], contiguous, numel > 0).
 using OhlcBackend = void (*)(OhlcPlan& plan, const at::Tensor& ohlc, at::Tensor& out);

@@ -25,19 +25,12 @@ cudaError_t launch_line_raster(const LineParams& p, OutT* out, cudaStream_t stre
 
 #define TR_INSTANTIATE_POINTS(T) \
   template cudaError_t launch_line_points<T>(const LineParams&, const SeriesView<T>&, cudaStream_t);
-TR_INSTANTIATE_POINTS(float)
-TR_INSTANTIATE_POINTS(double)
-TR_INSTANTIATE_POINTS(__half)
-TR_INSTANTIATE_POINTS(__nv_bfloat16)
+TR_CUDA_INPUT_TYPES(TR_INSTANTIATE_POINTS)
 #undef TR_INSTANTIATE_POINTS
 
 #define TR_INSTANTIATE_RASTER(T) \
   template cudaError_t launch_line_raster<T>(const LineParams&, T*, cudaStream_t);
-TR_INSTANTIATE_RASTER(float)
-TR_INSTANTIATE_RASTER(double)
-TR_INSTANTIATE_RASTER(__half)
-TR_INSTANTIATE_RASTER(__nv_bfloat16)
-TR_INSTANTIATE_RASTER(uint8_t)
+TR_CUDA_OUTPUT_TYPES(TR_INSTANTIATE_RASTER)
 #undef TR_INSTANTIATE_RASTER
 
 }  // namespace kernels

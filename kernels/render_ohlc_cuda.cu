@@ -38,20 +38,14 @@ cudaError_t launch_ohlc_raster(const OhlcParams& p, OutT* out, cudaStream_t stre
   TR_INSTANTIATE_POINTS(T, __nv_bfloat16)                                            \
   template cudaError_t launch_ohlc_volume<T>(const OhlcParams&, const VolumeView<T>&, \
                                              cudaStream_t);
-TR_INSTANTIATE_INPUT(float)
-TR_INSTANTIATE_INPUT(double)
-TR_INSTANTIATE_INPUT(__half)
-TR_INSTANTIATE_INPUT(__nv_bfloat16)
+// (TR_CUDA_INPUT_TYPES cannot nest in itself: the overlay types are spelled out.)
+TR_CUDA_INPUT_TYPES(TR_INSTANTIATE_INPUT)
 #undef TR_INSTANTIATE_INPUT
 #undef TR_INSTANTIATE_POINTS
 
 #define TR_INSTANTIATE_RASTER(T) \
   template cudaError_t launch_ohlc_raster<T>(const OhlcParams&, T*, cudaStream_t);
-TR_INSTANTIATE_RASTER(float)
-TR_INSTANTIATE_RASTER(double)
-TR_INSTANTIATE_RASTER(__half)
-TR_INSTANTIATE_RASTER(__nv_bfloat16)
-TR_INSTANTIATE_RASTER(uint8_t)
+TR_CUDA_OUTPUT_TYPES(TR_INSTANTIATE_RASTER)
 #undef TR_INSTANTIATE_RASTER
 
 }  // namespace kernels

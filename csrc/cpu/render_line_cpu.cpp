@@ -40,11 +40,6 @@ void raster(const LineParams& p, OutT* out, bool fresh) {
 void render_line_cpu(LinePlan& plan, const at::Tensor& series, at::Tensor& out) {
   if (plan.fresh_output) advise_huge_pages(out);
   LineParams& p = plan.params;
-  at::Tensor xs = at::empty({p.length}, series.options().dtype(at::kFloat));
-  at::Tensor ys = at::empty({p.batch, p.num_series, p.length}, series.options().dtype(at::kFloat));
-  p.xs = xs.data_ptr<float>();
-  p.ys = ys.data_ptr<float>();
-  if (plan.value_range.defined()) p.value_range = plan.value_range.const_data_ptr<double>();
   kernels::line_x_cpu(p);
 
   const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);

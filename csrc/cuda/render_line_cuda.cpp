@@ -18,12 +18,6 @@ void render_line_cuda(LinePlan& plan, const at::Tensor& series, at::Tensor& out)
   const c10::cuda::CUDAGuard guard(series.device());
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   kernels::LineParams& p = plan.params;
-  const at::Tensor xs = at::empty({p.length}, series.options().dtype(at::kFloat));
-  const at::Tensor ys =
-      at::empty({p.batch, p.num_series, p.length}, series.options().dtype(at::kFloat));
-  p.xs = xs.data_ptr<float>();
-  p.ys = ys.data_ptr<float>();
-  if (plan.value_range.defined()) p.value_range = plan.value_range.const_data_ptr<double>();
 
   const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, series.scalar_type(),

@@ -1,8 +1,7 @@
-// render_ohlc on CUDA: device guard, workspace from the caching allocator, the
+// render_ohlc on CUDA: device guard, the workspace (csrc/render_ohlc.h), the
 // passes on the current stream, a launch check after each. No host synchronisation.
 #include <ATen/Dispatch.h>
 #include <ATen/cuda/CUDAContext.h>
-#include <ATen/ops/empty.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <cuda_bf16.h>
@@ -24,15 +23,8 @@ const typename CudaType<T>::type* cuda_ptr(const at::Tensor& t) {
 void render_ohlc_cuda(OhlcPlan& plan, const at::Tensor& ohlc, at::Tensor& out) {
   const c10::cuda::CUDAGuard guard(ohlc.device());
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  kernels::OhlcParams& p = plan.params;
-  const auto ints = ohlc.options().dtype(at::kLong);
-  const at::Tensor bars = at::empty({p.batch, p.length, kernels::kBarFields}, ints);
-  const at::Tensor levels = at::empty({p.batch, p.num_overlays, p.length}, ints);
-  const at::Tensor rows = plan.volume.defined() ? at::empty({p.batch, p.length}, ints) : at::Tensor();
-  p.bars = bars.data_ptr<int64_t>();
-  p.overlays = levels.data_ptr<int64_t>();
-  p.volume = rows.defined() ? rows.data_ptr<int64_t>() : nullptr;
-  if (plan.value_range.defined()) p.value_range = plan.value_range.const_data_ptr<double>();
+  allocate_ohlc_workspace(plan, ohlc);
+  const kernels::OhlcParams& p = plan.params;
 
   const at::Tensor& ov = plan.overlays.defined() ? plan.overlays : ohlc;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, ohlc.scalar_type(),

@@ -11,6 +11,11 @@
 
 #include "kernels/common/cuda_planes.h"
 
+// The element types an op's launchers are instantiated for, as X-macro lists
+// (M(T) once per type): the input types, and the output types.
+#define TR_CUDA_INPUT_TYPES(M) M(float) M(double) M(__half) M(__nv_bfloat16)
+#define TR_CUDA_OUTPUT_TYPES(M) TR_CUDA_INPUT_TYPES(M) M(uint8_t)
+
 namespace torch_render {
 namespace kernels {
 namespace cuda_launch_detail {
