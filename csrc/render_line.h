@@ -41,6 +41,11 @@ void check_render_line_out(const LinePlan& plan, const at::Tensor& series,
 // functional and out= forms call it, so that no backend allocates it.
 void allocate_line_workspace(LinePlan& plan, const at::Tensor& series);
 
+// series as [B, S, L] (a view).
+inline at::Tensor series_bsl(const at::Tensor& series) {
+  return series.dim() == 3 ? series : series.unsqueeze(1);
+}
+
 // A backend renders a planned call into `out` ([B, C, H, W], contiguous, numel > 0).
 using LineBackend = void (*)(LinePlan& plan, const at::Tensor& series, at::Tensor& out);
 

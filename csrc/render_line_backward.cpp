@@ -7,14 +7,13 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
+#include "csrc/checks.h"
+
 namespace torch_render {
 namespace {
 
 constexpr const char* kOp = "render_line_backward";
-
-bool is_float_dtype(at::ScalarType t) {
-  return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
-}
+constexpr OpChecks kCheck{kOp, Spelling::kAten};
 
 }  // namespace
 
@@ -30,17 +29,20 @@ LineBackwardPlan plan_render_line_backward(const at::Tensor& grad, const at::Ten
   plan.line = plan_render_line(series, height, width, line_width, antialias, margin, value_range,
                                channels, background, foreground, grad.scalar_type(),
                                "grad.dtype");
-  TORCH_CHECK(grad.device() == series.device(), kOp,
-              ": grad must be on the device of series (", series.device(), "), got ",
-              grad.device());
+  kCheck.same_device(grad, "grad", series, "series");
   TORCH_CHECK_VALUE(grad.sizes() == at::IntArrayRef(plan.line.out_shape), kOp,
                     ": grad must have the shape of the image, ",
                     at::IntArrayRef(plan.line.out_shape), ", got ", grad.sizes());
+  allocate_line_workspace(plan.line, series);
   const kernels::LineParams& p = plan.line.params;
   const auto f64 = series.options().dtype(at::kDouble);
+  plan.buffers.primitive_grad =
+      plan.line.workspace.add<double>({p.batch, p.num_series, p.length, 2}, series);
   plan.series_grad = at::empty({p.batch, p.num_series, p.length}, f64);
+  plan.buffers.series_grad = plan.series_grad.data_ptr<double>();
   if (plan.line.value_range.defined()) {
     plan.range_grad = at::zeros(plan.line.value_range.sizes(), f64);
+    plan.buffers.range_grad = plan.range_grad.data_ptr<double>();
   }
   return plan;
 }

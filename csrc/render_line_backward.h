@@ -8,24 +8,26 @@
 #include <ATen/core/Tensor.h>
 
 #include "csrc/render_line.h"
+#include "kernels/render_line_backward.h"
 
 namespace torch_render {
 
-// A backend computes, for a planned call, the float64 gradients of the values
-// (`series_grad`, contiguous [B, S, L]) and, when defined, of the value ranges
-// (`range_grad`, laid out as plan.value_range, zero on entry) from `grad`
-// ([B, C, H, W], floating, any strides). Every element of series_grad is written.
-using LineBackwardBackend = void (*)(LinePlan& plan, const at::Tensor& grad,
-                                     const at::Tensor& series, at::Tensor& series_grad,
-                                     at::Tensor& range_grad);
-
-// Checks `grad` against the forward's plan and allocates the float64 results.
+// A planned backward: the forward's plan with its workspace, the float64 results
+// and the pass-1 workspace, all allocated; the kernels' pointers to them.
 struct LineBackwardPlan {
   LinePlan line;
   at::Tensor series_grad;  // float64 [B, S, L]
   at::Tensor range_grad;   // float64, value_range's shape, zeros; or undefined
+  kernels::LineGradBuffers buffers;
 };
 
+// A backend fills plan.series_grad (every element) and plan.range_grad, if defined,
+// from `grad` ([B, C, H, W], floating, any strides), running the forward's points
+// pass first.
+using LineBackwardBackend = void (*)(const LineBackwardPlan& plan, const at::Tensor& grad,
+                                     const at::Tensor& series);
+
+// Checks `grad` against the forward's plan and allocates everything.
 LineBackwardPlan plan_render_line_backward(const at::Tensor& grad, const at::Tensor& series,
                                            int64_t height, int64_t width, double line_width,
                                            bool antialias, double margin,
@@ -47,9 +49,7 @@ std::tuple<at::Tensor, at::Tensor> render_line_backward_op(
   LineBackwardPlan plan =
       plan_render_line_backward(grad, series, height, width, line_width, antialias, margin,
                                 value_range, channels, background, foreground);
-  if (plan.series_grad.numel() > 0) {
-    Backend(plan.line, grad, series, plan.series_grad, plan.range_grad);
-  }
+  if (plan.series_grad.numel() > 0) Backend(plan, grad, series);
   return finish_render_line_backward(plan, series, value_range);
 }
 

@@ -17,35 +17,28 @@ namespace {
 // O(S * L).
 constexpr int64_t kPrimitiveGrain = 64;
 
-void render_line_backward_cpu(LinePlan& plan, const at::Tensor& grad, const at::Tensor& series,
-                              at::Tensor& series_grad, at::Tensor& range_grad) {
-  const LinePointsWorkspace ws = line_points_cpu_pass(plan, series);
-  const kernels::LineParams& p = plan.params;
-  kernels::LineGradBuffers out;
-  at::Tensor primitive_grad = at::empty({p.batch, p.num_series, p.length, 2},
-                                        series.options().dtype(at::kDouble));
-  out.primitive_grad = primitive_grad.data_ptr<double>();
-  out.series_grad = series_grad.data_ptr<double>();
-  if (range_grad.defined()) out.range_grad = range_grad.data_ptr<double>();
-
+void render_line_backward_cpu(const LineBackwardPlan& plan, const at::Tensor& grad,
+                              const at::Tensor& series) {
+  const kernels::LineParams& p = plan.line.params;
+  line_points_cpu_pass(p, series);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(),
                                   "render_line_backward_cpu_primitives", [&] {
     const kernels::LinePrimitiveGradItem<scalar_t> item{
         p,
         {grad.const_data_ptr<scalar_t>(), grad.stride(0), grad.stride(1), grad.stride(2),
          grad.stride(3)},
-        out};
+        plan.buffers};
     at::parallel_for(0, kernels::line_primitive_items(p), kPrimitiveGrain,
                      [&](int64_t begin, int64_t end) {
                        for (int64_t i = begin; i < end; ++i) item(i);
                      });
   });
-
   const at::Tensor s3 = series_bsl(series);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, series.scalar_type(),
                                   "render_line_backward_cpu_chain", [&] {
     const kernels::LineChainItem<scalar_t> item{
-        p, {s3.const_data_ptr<scalar_t>(), s3.stride(0), s3.stride(1), s3.stride(2)}, out};
+        p, {s3.const_data_ptr<scalar_t>(), s3.stride(0), s3.stride(1), s3.stride(2)},
+        plan.buffers};
     at::parallel_for(0, p.batch, 1, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) item(b);
     });

@@ -11,6 +11,7 @@
 #include <torch/library.h>
 
 #include "csrc/cpu/parallel_planes.h"
+#include "csrc/cpu/render_line_points_cpu.h"
 #include "csrc/render_line.h"
 #include "kernels/render_line_cpu.h"
 
@@ -39,18 +40,8 @@ void raster(const LineParams& p, OutT* out, bool fresh) {
 
 void render_line_cpu(LinePlan& plan, const at::Tensor& series, at::Tensor& out) {
   if (plan.fresh_output) advise_huge_pages(out);
-  LineParams& p = plan.params;
-  kernels::line_x_cpu(p);
-
-  const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, series.scalar_type(),
-                                  "render_line_cpu_points", [&] {
-    const kernels::SeriesView<scalar_t> in{s3.const_data_ptr<scalar_t>(), s3.stride(0),
-                                           s3.stride(1), s3.stride(2)};
-    at::parallel_for(0, p.batch, 1, [&](int64_t begin, int64_t end) {
-      kernels::line_points_cpu(p, in, begin, end);
-    });
-  });
+  const LineParams& p = plan.params;
+  line_points_cpu_pass(p, series);
 
   AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, out.scalar_type(),
                                   "render_line_cpu_raster",

@@ -8,6 +8,7 @@
 #include <torch/library.h>
 
 #include "csrc/cuda/cuda_types.h"
+#include "csrc/cuda/render_line_points_cuda.h"
 #include "csrc/render_line.h"
 #include "kernels/render_line_cuda.h"
 
@@ -17,15 +18,8 @@ namespace {
 void render_line_cuda(LinePlan& plan, const at::Tensor& series, at::Tensor& out) {
   const c10::cuda::CUDAGuard guard(series.device());
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  kernels::LineParams& p = plan.params;
-
-  const at::Tensor s3 = series.dim() == 3 ? series : series.unsqueeze(1);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, series.scalar_type(),
-                                  "render_line_cuda_points", [&] {
-    const kernels::SeriesView<typename CudaType<scalar_t>::type> in{
-        cuda_data(s3.const_data_ptr<scalar_t>()), s3.stride(0), s3.stride(1), s3.stride(2)};
-    C10_CUDA_CHECK(kernels::launch_line_points(p, in, stream));
-  });
+  const kernels::LineParams& p = plan.params;
+  line_points_cuda_pass(p, series, stream);
   AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, out.scalar_type(),
                                   "render_line_cuda_raster", [&] {
     C10_CUDA_CHECK(
