@@ -67,7 +67,7 @@ def test_trains_on_cpu_and_saves_a_scripted_model(tmp_path) -> None:
 
     # The scripted model draws its own input: windows of closes in, logits out.
     model = torch.jit.load(str(saved), map_location="cpu")
-    assert "torch_render.render_line" in model.chart.code
+    assert "torch_render.ops.render_line" in model.chart.code  # LineChart calls the scripted wrapper
     if shared_csv():
         closes = load_klines(shared_csv()).close[:500]
     else:
