@@ -12,8 +12,10 @@
 #include "kernels/render_line_backward.h"
 #include "kernels/render_line_cpu.h"
 #include "kernels/render_line_cuda_body.h"
+#include "tests/cpp/testing.h"
 
 namespace tk = torch_render::kernels;
+using torch_render::testing::expect_same_bits;
 
 namespace {
 
@@ -114,21 +116,6 @@ std::vector<OutT> render_emulated(const Case& c, const Inputs& in, int64_t max_b
     }
   }
   return out;
-}
-
-template <typename OutT>
-void expect_same_bits(const std::vector<OutT>& a, const std::vector<OutT>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  size_t first_diff = a.size();
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::memcmp(&a[i], &b[i], sizeof(OutT)) != 0) {
-      first_diff = i;
-      break;
-    }
-  }
-  EXPECT_EQ(first_diff, a.size()) << "first differing element " << first_diff << ": "
-                                  << static_cast<double>(a[first_diff]) << " vs "
-                                  << static_cast<double>(b[first_diff]);
 }
 
 const std::vector<Case> kCases = {

@@ -1,12 +1,16 @@
-// Helpers shared by the torch-free C++ tests: a seeded random source and float
-// utilities. Every random test is deterministic (fixed seeds) so a failure
+// Helpers shared by the torch-free C++ tests: a seeded random source, float
+// utilities and a bitwise comparison of outputs. Every random test is deterministic (fixed seeds) so a failure
 // reproduces; the seed is part of every failure message.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <vector>
 
 namespace torch_render {
 namespace testing {
@@ -34,6 +38,23 @@ class Rng {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// Expects a and b to hold the same bits element by element (so NaN equals NaN of
+// the same payload and -0 differs from 0), naming the first element that differs.
+template <typename T>
+void expect_same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  size_t first_diff = a.size();
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(T)) != 0) {
+      first_diff = i;
+      break;
+    }
+  }
+  EXPECT_EQ(first_diff, a.size()) << "first differing element " << first_diff << ": "
+                                  << static_cast<double>(a[first_diff]) << " vs "
+                                  << static_cast<double>(b[first_diff]);
+}
 
 }  // namespace testing
 }  // namespace torch_render
