@@ -289,9 +289,10 @@ def jkx_chart(
         height = JKX_HEIGHTS[length]
     if out is not None and dtype != torch.uint8 and dtype != out.dtype:
         raise TypeError(f"{op}: dtype and out.dtype must agree, got dtype={dtype} and out.dtype={out.dtype}")
-    # 1 / close_0 in float64, then every price times it (float64: exact inputs).
+    # 1 / close_0 in float64, then every price times it: the product is float64
+    # (type promotion converts each input exactly, without a float64 copy first).
     scale = 1.0 / ohlc[:, :1, 3:4].to(torch.float64)
-    prices = ohlc.to(torch.float64) * scale
+    prices = ohlc * scale
     if overlays is not None:
         if overlays.dtype not in FLOATING:
             raise TypeError(
@@ -299,7 +300,7 @@ def jkx_chart(
             )
         if overlays.dim() != 3:
             raise ValueError(f"{op}: overlays must be [B, M, L], got a tensor of shape {list(overlays.shape)}")
-        overlays = overlays.to(torch.float64) * scale
+        overlays = overlays * scale
     volume_rows = int(height / 5) if volume is not None else 0
     options = dict(volume=volume, overlays=overlays, bar_width=3, volume_rows=volume_rows, background=0.0,
                    foreground=1.0)
