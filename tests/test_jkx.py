@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import numpy as np
 import pytest
@@ -126,3 +127,109 @@ def test_bad_arguments():
         torch_render.jkx_chart(torch.rand(4, 20, 4), height=64.0)
     with pytest.raises(ValueError, match=r"render_ohlc: volume must be \[B, L\]"):
         torch_render.jkx_chart(torch.rand(4, 20, 4), torch.rand(4, 19))
+
+
+def _pillow_batch(ohlc, vol=None, mas=None, height=None) -> torch.Tensor:
+    """[B, 1, H, 3L] uint8: jkx_pillow of each window (the reference, not the op)."""
+    return torch.from_numpy(np.stack([
+        jkx_pillow(ohlc[b], None if vol is None else vol[b], None if mas is None else mas[b], height)
+        for b in range(len(ohlc))
+    ]))[:, None]
+
+
+@pytest.mark.parametrize("out_dtype", [torch.uint8, torch.float32])
+def test_out_form(ohlcv, out_dtype):
+    ohlc, vol, mas = _windows(ohlcv, 20, 12, seed=21)
+    want = _pillow_batch(ohlc, vol, mas)
+    if out_dtype != torch.uint8:
+        want = (want > 0).to(out_dtype)  # foreground 1.0 on background 0.0
+    out = torch.full((12, 1, 64, 60), 7, dtype=out_dtype)
+    args = (torch.from_numpy(ohlc), torch.from_numpy(vol), torch.from_numpy(mas))
+    got = torch_render.jkx_chart(*args, out=out)
+    assert got is out
+    assert torch.equal(out, want)
+    # dtype may be given when it is out's.
+    out.fill_(7)
+    assert torch_render.jkx_chart(*args, dtype=out_dtype, out=out) is out and torch.equal(out, want)
+    # An explicit height, L = 10: the shape follows it.
+    o10, v10, m10 = _windows(ohlcv, 10, 3, seed=22)
+    out10 = torch.empty(3, 1, 40, 30, dtype=out_dtype)
+    torch_render.jkx_chart(torch.from_numpy(o10), torch.from_numpy(v10), torch.from_numpy(m10), height=40, out=out10)
+    want10 = _pillow_batch(o10, v10, m10, height=40)
+    assert torch.equal(out10, want10 if out_dtype == torch.uint8 else (want10 > 0).to(out_dtype))
+
+
+def test_out_form_errors():
+    x, v = torch.rand(2, 20, 4) + 1, torch.rand(2, 20)
+    ok = torch.empty(2, 1, 64, 60, dtype=torch.uint8)
+    with pytest.raises(TypeError, match=re.escape(
+            "jkx_chart: dtype and out.dtype must agree, got dtype=torch.float32 and out.dtype=torch.uint8")):
+        torch_render.jkx_chart(x, v, dtype=torch.float32, out=ok)
+    with pytest.raises(TypeError, match="jkx_chart: out must be a Tensor, got 3 of type int"):
+        torch_render.jkx_chart(x, v, out=3)
+    with pytest.raises(TypeError, match="jkx_chart: dtype must be a torch.dtype, got 'uint8' of type str"):
+        torch_render.jkx_chart(x, v, dtype="uint8")
+    # The rest as render_ohlc checks its out: shape, dtype, device, contiguity, grad.
+    bad = [
+        (torch.empty(2, 1, 64, 61, dtype=torch.uint8), ValueError, "render_ohlc: out must have shape [2, 1, 64, 60], got [2, 1, 64, 61]"),
+        (torch.empty(2, 1, 60, 64, dtype=torch.uint8).transpose(2, 3), ValueError, "render_ohlc: out must be contiguous, got strides [3840, 3840, 1, 64]"),
+        (torch.empty(2, 1, 64, 60, dtype=torch.int32), TypeError, "render_ohlc: out.dtype must be torch.float32"),
+        (torch.empty(2, 1, 64, 60, device="meta"), RuntimeError, "render_ohlc: out must be on the device of ohlc (cpu), got meta"),
+        (torch.zeros(2, 1, 64, 60, requires_grad=True), RuntimeError, "render_ohlc: out must not require grad"),
+    ]
+    for out, exc, msg in bad:
+        with pytest.raises(exc, match=re.escape(msg)):
+            torch_render.jkx_chart(x, v, out=out)
+    with pytest.raises(RuntimeError, match="render_ohlc: out must not overlap the memory of volume"):
+        buf = torch.zeros(2 * 64 * 60 + 40)
+        torch_render.jkx_chart(x, buf[:40].view(2, 20), out=buf[10:10 + 2 * 64 * 60].view(2, 1, 64, 60))
+
+
+def _jkx_fn(x, v, ma):
+    return torch_render.jkx_chart(x, v, ma)
+
+
+@pytest.mark.filterwarnings("ignore:`torch\\.jit\\.:DeprecationWarning")
+def test_jit_trace(ohlcv, tmp_path):
+    ohlc, vol, mas = _windows(ohlcv, 20, 10, seed=23)
+    x, v, ma = torch.from_numpy(ohlc), torch.from_numpy(vol), torch.from_numpy(mas)
+    want = _pillow_batch(ohlc, vol, mas)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", torch.jit.TracerWarning)  # none: the sizes are read as ints
+        traced = torch.jit.trace(_jkx_fn, (x[:4], v[:4], ma[:4]))
+    assert torch.equal(traced(x, v, ma), want)  # another batch size
+    path = str(tmp_path / "jkx_traced.pt")
+    torch.jit.save(traced, path)
+    assert torch.equal(torch.jit.load(path)(x[3:], v[3:], ma[3:]), want[3:])
+    # The trace holds L = 20's height: another L keeps 64 rows (documented).
+    o5, v5, m5 = (torch.from_numpy(a) for a in _windows(ohlcv, 5, 2, seed=24))
+    assert traced(o5, v5, m5).shape == (2, 1, 64, 15)
+
+
+@pytest.mark.parametrize("backend", ["eager", "aot_eager"])
+def test_compile_fullgraph_and_export(ohlcv, backend):
+    ohlc, vol, mas = _windows(ohlcv, 20, 6, seed=25)
+    x, v, ma = torch.from_numpy(ohlc), torch.from_numpy(vol), torch.from_numpy(mas)
+    want = _pillow_batch(ohlc, vol, mas)
+    torch._dynamo.reset()
+    assert torch.equal(torch.compile(_jkx_fn, backend=backend, fullgraph=True)(x, v, ma), want)
+
+    class Jkx(torch.nn.Module):
+        def forward(self, x, v, ma):
+            return torch_render.jkx_chart(x, v, ma)
+
+    assert torch.equal(torch.export.export(Jkx(), (x, v, ma)).module()(x, v, ma), want)
+    # The out= form compiles too (functionalized).
+    out = torch.empty(6, 1, 64, 60, dtype=torch.uint8)
+    fn = torch.compile(lambda x, v, ma, out: torch_render.jkx_chart(x, v, ma, out=out), backend=backend, fullgraph=True)
+    fn(x, v, ma, out)
+    assert torch.equal(out, want)
+
+
+@pytest.mark.filterwarnings("ignore:`torch\\.jit\\.:DeprecationWarning")
+def test_torchscript_is_refused_with_a_reason():
+    # Keyword-only arguments with defaults (the contract's signature) do not script.
+    with pytest.raises(Exception, match="keyword-only arguments"):
+        torch.jit.script(torch_render.jkx_chart)

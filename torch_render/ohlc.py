@@ -3,6 +3,7 @@ typed wrappers over ``torch.ops.torch_render.render_ohlc`` and its fake kernels.
 
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import torch
@@ -22,6 +23,7 @@ from torch_render._checks import (
     finite_in_float32,
     schema_defaults,
     stays_finite_in,
+    type_error,
 )
 
 __all__ = ["render_ohlc", "jkx_chart", "OHLCChart", "JKX_HEIGHTS"]
@@ -223,6 +225,7 @@ def jkx_chart(
     *,
     height: Optional[int] = None,
     dtype: torch.dtype = torch.uint8,
+    out: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """The OHLC image of Jiang, Kelly & Xiu, "(Re-)Imag(in)ing Price Trends" (2023).
 
@@ -238,10 +241,21 @@ def jkx_chart(
         overlays: optional ``[B, M, L]`` series on the price scale (the paper's
             moving average of closes over the window length).
         height: image height; default from L as above.
-        dtype: output dtype, default uint8 (0/255).
+        dtype: output dtype, default uint8 (0/255). With ``out``, leave it at the
+            default or give ``out.dtype``.
+        out: optional ``[B, 1, height, 3 * L]`` tensor to render into, checked as
+            :func:`render_ohlc` checks its ``out`` (an output dtype, the shape,
+            ohlc's device, contiguous, no overlap with the inputs, no grad).
 
     Returns:
-        ``[B, 1, height, 3 * L]`` tensor on ohlc's device.
+        ``[B, 1, height, 3 * L]`` tensor on ohlc's device (``out`` when given).
+
+    Works under ``torch.compile(fullgraph=True)`` and ``torch.export`` (a new L
+    recompiles or is a new export, as a new height must be), and under
+    ``torch.jit.trace``: the trace holds the height and volume rows of the L it
+    was traced with (any batch size, not another L). ``torch.jit.script`` cannot
+    compile it (keyword-only arguments with defaults); script
+    :class:`OHLCChart` or ``torch.ops.torch_render.render_ohlc`` instead.
 
     Example:
         >>> ohlc = torch.rand(8, 20, 4) + 10
@@ -252,21 +266,33 @@ def jkx_chart(
     check_tensor(op, "ohlc", ohlc)
     check_tensor(op, "volume", volume, allow_none=True)
     check_tensor(op, "overlays", overlays, allow_none=True)
+    check_tensor(op, "out", out, allow_none=True)
     height = check_int(op, "height", height, allow_none=True)
-    if ohlc.dim() != 3 or ohlc.shape[2] != 4:
-        raise ValueError(
-            f"{op}: ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape {list(ohlc.shape)}"
-        )
+    if not isinstance(dtype, torch.dtype):
+        raise type_error(op, "dtype", "a torch.dtype", dtype)
+    if torch.jit.is_tracing():
+        # Sizes are traced values there; the op's height and panel are static
+        # arguments, so the trace keeps those of the traced L (see above).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            shape = [int(size) for size in ohlc.shape]
+    else:
+        shape = list(ohlc.shape)
+    if len(shape) != 3 or shape[2] != 4:
+        raise ValueError(f"{op}: ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape {shape}")
     if ohlc.dtype not in FLOATING:
         raise TypeError(f"{op}: ohlc must be a floating tensor (float16, bfloat16, float32 or float64), got {ohlc.dtype}")
-    length = ohlc.shape[1]
+    length = shape[1]
     if height is None:
         if length not in JKX_HEIGHTS:
             raise ValueError(f"{op}: height is required unless L is 5, 20 or 60, got L = {length}")
         height = JKX_HEIGHTS[length]
-    # 1 / close_0 in float64, then every price times it (float64: exact inputs).
+    if out is not None and dtype != torch.uint8 and dtype != out.dtype:
+        raise TypeError(f"{op}: dtype and out.dtype must agree, got dtype={dtype} and out.dtype={out.dtype}")
+    # 1 / close_0 in float64, then every price times it: the product is float64
+    # (type promotion converts each input exactly, without a float64 copy first).
     scale = 1.0 / ohlc[:, :1, 3:4].to(torch.float64)
-    prices = ohlc.to(torch.float64) * scale
+    prices = ohlc * scale
     if overlays is not None:
         if overlays.dtype not in FLOATING:
             raise TypeError(
@@ -274,18 +300,13 @@ def jkx_chart(
             )
         if overlays.dim() != 3:
             raise ValueError(f"{op}: overlays must be [B, M, L], got a tensor of shape {list(overlays.shape)}")
-        overlays = overlays.to(torch.float64) * scale
-    return render_ohlc(
-        prices,
-        height,
-        volume=volume,
-        overlays=overlays,
-        bar_width=3,
-        volume_rows=int(height / 5) if volume is not None else 0,
-        background=0.0,
-        foreground=1.0,
-        dtype=dtype,
-    )
+        overlays = overlays * scale
+    volume_rows = int(height / 5) if volume is not None else 0
+    options = dict(volume=volume, overlays=overlays, bar_width=3, volume_rows=volume_rows, background=0.0,
+                   foreground=1.0)
+    if out is not None:
+        return render_ohlc(prices, height, out=out, **options)
+    return render_ohlc(prices, height, dtype=dtype, **options)
 
 
 class OHLCChart(nn.Module):

@@ -17,6 +17,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/render_ohlc_raster.h"  // line_columns
 
@@ -41,7 +42,7 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   uint64_t* const layer[3] = {scratch, scratch + (H + 1), scratch + 2 * (H + 1)};
   uint64_t* const direct = scratch + 3 * (H + 1);
   // Price levels [a, c] of column `col` as a run of rows in layer d.
-  auto run = [&](uint64_t* d, int64_t col, int64_t a, int64_t c) {
+  auto run = [&](uint64_t* d, int64_t col, int64_t a, int64_t c) __attribute__((always_inline)) {
     a = a < 0 ? 0 : a;
     c = c > P - 1 ? P - 1 : c;
     if (a > c) return;
@@ -66,14 +67,16 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     layer[0][H - n] ^= uint64_t{1} << (x0 + k);
     layer[0][H] ^= uint64_t{1} << (x0 + k);
   }
-  if (p.num_overlays == 1) {
+  // The overlay's segments; `dx` (the bar width) a compile-time 3 at the JKX
+  // layout, so line_columns' division by it is a multiplication.
+  auto overlay = [&](auto dx) {
     const int64_t* y = lv.overlays;
     for (int64_t j = 0; j + 1 < L; ++j) {
       if (y[j] == kNoLevel || y[j + 1] == kNoLevel) continue;
       const int64_t col = j * bw + k;
       uint64_t* const d = layer[1 + (j & 1)];
       line_columns(
-          bw, y[j], y[j + 1],
+          static_cast<int64_t>(dx), y[j], y[j + 1],
           [&](int64_t x, int64_t a) {
             if (static_cast<uint64_t>(a) < static_cast<uint64_t>(P)) {
               direct[P - 1 - a] |= uint64_t{1} << (col + x);
@@ -82,6 +85,13 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
           [&](int64_t x, int64_t a, int64_t c) { run(d, col + x, a, c); });
     }
     if (y[L - 1] != kNoLevel) tick((L - 1) * bw + k, (L - 1) * bw + k, y[L - 1]);
+  };
+  if (p.num_overlays == 1) {
+    if (bw == 3) {
+      overlay(std::integral_constant<int64_t, 3>{});
+    } else {
+      overlay(bw);
+    }
   }
   // Bytes 8j .. 8j + 7 of a 32-byte half take byte j of the mask (per 128-bit
   // lane), then each keeps its own bit.

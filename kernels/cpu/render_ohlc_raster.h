@@ -26,8 +26,12 @@ namespace kernels {
 // steep line, none for a shallow one) instead of dividing per column, and the
 // steps are arithmetic, not branches: which way they go is data, and
 // mispredicted branches were most of the overlay's cost.
+// Always inlined: the AVX2 bitmask raster passes lambdas compiled for AVX2, which
+// GCC inlines only into AVX2 code, so this loop must become part of its caller
+// (else each column is a call).
 template <typename Point, typename Run>
-inline void line_columns(int64_t dx, int64_t y0, int64_t y1, Point&& point, Run&& run) {
+__attribute__((always_inline)) inline void line_columns(int64_t dx, int64_t y0, int64_t y1,
+                                                        Point&& point, Run&& run) {
   int64_t dy = y1 - y0;
   const int64_t sign = dy < 0 ? -1 : 1;
   dy = dy < 0 ? -dy : dy;

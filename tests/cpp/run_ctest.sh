@@ -2,7 +2,9 @@
 # Configures, builds (Ninja) and runs the C++ tests with CTest:
 #   (a) build/cmake       the normal build: the kernel tests, the LibTorch operator
 #                         library and its tests (LibTorch from the installed torch),
-#                         the C++ example (a model scripted by $PYTHON, run from C++)
+#                         the TorchScript tests (render_ohlc modules saved by
+#                         $PYTHON, run from C++), the C++ example (a model
+#                         scripted by $PYTHON, run from C++)
 #   (b) build/cmake-asan  the torch-free kernel tests under AddressSanitizer and
 #                         UndefinedBehaviorSanitizer
 # Prints CTest's summary of each (the whole CTest log on failure) and exits non-zero
