@@ -1,0 +1,65 @@
+"""Smoke runs of the benchmark scripts that have no command-line entry point of
+their own (bench_render.py is run through `python -m torch_render bench` in
+test_cli.py): they run, their per-window drawers draw what the op draws, and
+they report every target line."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import pytest
+import torch
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def keep_threads():
+    """The scripts set torch's thread count for their runs; the tests after these keep theirs."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def load(name: str):
+    path = os.path.join(REPO, "benchmarks", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_ohlc_quick(capsys):
+    pytest.importorskip("PIL")
+    result = load("bench_ohlc").main(["--quick"])
+    out = capsys.readouterr().out
+    # The op's images equal the Pillow drawers' (the pandas one too when present).
+    assert result["same"] is True
+    assert "op >= 1000x pillow" in result["targets"]
+    assert "op >= 0.2x fill_out" in result["targets"]
+    assert "op_out (jkx_chart, out=) >= 0.2x fill_out" in result["targets"]
+    for name, rate in result["rates"].items():
+        assert rate > 0, name
+    assert "target op >= 1000x pillow:" in out
+
+
+def test_bench_ohlc_drawers_see_a_wrong_image():
+    """The equality check can fail: a drawer fed other prices draws other images."""
+    pytest.importorskip("PIL")
+    bench = load("bench_ohlc")
+    ohlc, vol, ma, _ = bench.load_windows(4)
+    import numpy as np
+
+    a = bench.pillow_drawer(ohlc, vol, ma)
+    shifted = ohlc.copy()
+    shifted[:, 5, 1] += (ohlc[:, :, 1].max() - ohlc[:, :, 2].min())  # a taller high in bar 5
+    assert not np.array_equal(a, bench.pillow_drawer(shifted, vol, ma))
+
+
+def test_bench_backward_quick(capsys):
+    assert load("bench_backward").main(["--quick", "--sizes", "32x48", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "backward" in out and ("PASS" in out or "MISS" in out)
