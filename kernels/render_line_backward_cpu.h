@@ -19,6 +19,10 @@ namespace avx2 {
 // line_primitive_grad_body with AVX2, 8 columns at a time (the same bits).
 void line_primitive_grad(const LineParams& p, const PlaneView<float>& grad,
                          const LineGradBuffers& out, int64_t b, int64_t s, int64_t j);
+// Asks the cache for the incoming gradient under primitive (b, s, j): a cache line
+// or two per row, rarely in a near cache, read a row at a time.
+void prefetch_primitive_grad(const LineParams& p, const PlaneView<float>& grad, int64_t b,
+                             int64_t s, int64_t j);
 }  // namespace avx2
 #endif
 
@@ -29,7 +33,15 @@ void line_primitive_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin
   if constexpr (std::is_same_v<G, float>) {
     if (cpu_isa() == CpuIsa::kAvx2) {
       const LineParams& p = item.p;
+      const auto prefetch = [&](int64_t i) {
+        const int64_t bs = i / p.length;
+        avx2::prefetch_primitive_grad(p, item.grad, bs / p.num_series, bs % p.num_series,
+                                      i % p.length);
+      };
+      // Each item's reads are asked for while the item before it runs.
+      if (begin < end) prefetch(begin);
       for (int64_t i = begin; i < end; ++i) {
+        if (i + 1 < end) prefetch(i + 1);
         const int64_t bs = i / p.length;
         avx2::line_primitive_grad(p, item.grad, item.out, bs / p.num_series, bs % p.num_series,
                                   i % p.length);

@@ -185,25 +185,43 @@ TR_HD bool grad_primitive(const LineParams& p, int64_t b, int64_t s, int64_t j,
   return true;
 }
 
-// The columns [*c0, *c1] of row `row` that g reaches, and in active[] the
-// candidates that reach the row; false when the row has no such column.
-TR_HD bool grad_row(const GradPrimitive& g, const GradCandidates& cands, int64_t width,
-                    int64_t row, int64_t* c0, int64_t* c1, int* active, int* n_active) {
-  const float py = static_cast<float>(row);
-  float lo, hi;
-  row_columns(g.q, py, 0.0f, static_cast<float>(width - 1), &lo, &hi);
-  lo = ceilf(lo);
-  hi = floorf(hi);
-  if (!(lo <= hi)) return false;
-  *c0 = static_cast<int64_t>(lo);
-  *c1 = static_cast<int64_t>(hi);
-  int n = 0;
-  for (int k = 0; k < cands.n; ++k) {
-    active[n] = k;
-    n += row >= cands.q[k].row_lo && row <= cands.q[k].row_hi ? 1 : 0;
+// Rows of a primitive whose columns are bounded together (see for_each_grad_row).
+constexpr int64_t kGradChunkRows = 8;
+// The most columns a chunk of rows shares (at most two vectors of 8 aligned to
+// kGradLanes); wider chunks (shallow primitives) bound each row on its own.
+constexpr float kGradChunkColumns = 13.0f;
+
+// Calls visit(row, c0, c1) for the rows of q top to bottom, with the columns
+// [c0, c1] its pixels are taken from in that row (a superset of those within its
+// reach): in chunks of kGradChunkRows rows, the union of the chunk's first and
+// last rows' row_columns (which is monotone in the row, so that covers the rows
+// between) when it is at most kGradChunkColumns wide, else each row's own. Rows
+// with no column are skipped. Every backend visits exactly these pixels.
+template <typename Visit>
+TR_HD void for_each_grad_row(const LinePrimitive& q, int64_t width, Visit visit) {
+  const float last = static_cast<float>(width - 1);
+  for (int64_t r0 = q.row_lo; r0 <= q.row_hi; r0 += kGradChunkRows) {
+    const int64_t r1 = r0 + kGradChunkRows - 1 < q.row_hi ? r0 + kGradChunkRows - 1 : q.row_hi;
+    float lo0, hi0, lo1, hi1;
+    row_columns(q, static_cast<float>(r0), 0.0f, last, &lo0, &hi0);
+    row_columns(q, static_cast<float>(r1), 0.0f, last, &lo1, &hi1);
+    const float lo = ceilf(min_f(lo0, lo1));
+    const float hi = floorf(max_f(hi0, hi1));
+    if (!(lo <= hi)) continue;  // nor does any row between
+    if (hi - lo < kGradChunkColumns) {
+      for (int64_t row = r0; row <= r1; ++row) {
+        visit(row, static_cast<int64_t>(lo), static_cast<int64_t>(hi));
+      }
+      continue;
+    }
+    for (int64_t row = r0; row <= r1; ++row) {
+      float a, z;
+      row_columns(q, static_cast<float>(row), 0.0f, last, &a, &z);
+      a = ceilf(a);
+      z = floorf(z);
+      if (a <= z) visit(row, static_cast<int64_t>(a), static_cast<int64_t>(z));
+    }
   }
-  *n_active = n;
-  return true;
 }
 
 // Sums of the kGradLanes accumulators, in the fixed order.
@@ -228,10 +246,13 @@ TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& gra
     GradCandidates cands;
     gather_candidates(p, b, g.ch, s, j, g.q, g.c_lo, g.c_hi, &cands);
     int active[kGradCandidates];
-    for (int64_t row = g.q.row_lo; row <= g.q.row_hi; ++row) {
-      int64_t c0, c1;
-      int n_active;
-      if (!grad_row(g, cands, p.width, row, &c0, &c1, active, &n_active)) continue;
+    for_each_grad_row(g.q, p.width, [&](int64_t row, int64_t c0, int64_t c1) {
+      // The candidates that reach the row.
+      int n_active = 0;
+      for (int k = 0; k < cands.n; ++k) {
+        active[n_active] = k;
+        n_active += row >= cands.q[k].row_lo && row <= cands.q[k].row_hi ? 1 : 0;
+      }
       const float py = static_cast<float>(row);
       for (int64_t base = c0 - c0 % kGradLanes; base <= c1; base += kGradLanes) {
         for (int k = 0; k < kGradLanes; ++k) {
@@ -249,7 +270,7 @@ TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& gra
           acc1[k] += static_cast<double>(v * t);
         }
       }
-    }
+    });
   }
   slot[0] = lane_sum(acc0);
   slot[1] = lane_sum(acc1);

@@ -52,17 +52,11 @@ constexpr int kBatch = 32;
 
 }  // namespace
 
-void line_primitive_grad(const LineParams& p, const PlaneView<float>& grad,
-                         const LineGradBuffers& out, int64_t b, int64_t s, int64_t j) {
+void prefetch_primitive_grad(const LineParams& p, const PlaneView<float>& grad, int64_t b,
+                             int64_t s, int64_t j) {
   GradPrimitive g;
-  if (!grad_primitive(p, b, s, j, &g)) {
-    line_primitive_grad_body(p, grad, out, b, s, j);  // zeros
-    return;
-  }
+  if (!grad_primitive(p, b, s, j, &g)) return;
   const float* plane = grad.data + b * grad.stride_b + g.ch * grad.stride_c;
-  // The incoming gradient is read a row at a time, a cache line or two per row
-  // that are rarely in a near cache: ask for all of them first, so their reads
-  // overlap each other and the gathering of the candidates.
   for (int64_t row = g.q.row_lo; row <= g.q.row_hi; ++row) {
     float lo, hi;
     row_columns(g.q, static_cast<float>(row), 0.0f, static_cast<float>(p.width - 1), &lo, &hi);
@@ -73,6 +67,16 @@ void line_primitive_grad(const LineParams& p, const PlaneView<float>& grad,
     _mm_prefetch(reinterpret_cast<const char*>(line + static_cast<int64_t>(hi) * grad.stride_w),
                  _MM_HINT_T0);
   }
+}
+
+void line_primitive_grad(const LineParams& p, const PlaneView<float>& grad,
+                         const LineGradBuffers& out, int64_t b, int64_t s, int64_t j) {
+  GradPrimitive g;
+  if (!grad_primitive(p, b, s, j, &g)) {
+    line_primitive_grad_body(p, grad, out, b, s, j);  // zeros
+    return;
+  }
+  const float* plane = grad.data + b * grad.stride_b + g.ch * grad.stride_c;
   GradCandidates cands;
   gather_candidates(p, b, g.ch, s, j, g.q, g.c_lo, g.c_hi, &cands);
   // Columns go through int32; many candidates are measured per pixel: the body.
@@ -99,52 +103,10 @@ void line_primitive_grad(const LineParams& p, const PlaneView<float>& grad,
   alignas(32) float ramp_of[kBatch][8];
   int64_t row_of[kBatch];
   int32_t base_of[kBatch];
-  int64_t next_row = g.q.row_lo;  // the next row to start
-  int64_t row = 0, c0 = 0, c1 = -1, base = 0;  // the current row, its columns, the next vector
-  while (true) {
-    int n = 0;
-    while (n < kBatch) {
-      if (base > c1) {
-        if (next_row > g.q.row_hi) break;
-        row = next_row++;
-        float lo, hi;
-        row_columns(g.q, static_cast<float>(row), 0.0f, static_cast<float>(p.width - 1), &lo,
-                    &hi);
-        lo = ceilf(lo);
-        hi = floorf(hi);
-        if (lo <= hi) {
-          c0 = static_cast<int64_t>(lo);
-          c1 = static_cast<int64_t>(hi);
-          base = c0 - c0 % kGradLanes;
-        }
-        continue;
-      }
-      row_of[n] = row;
-      base_of[n] = static_cast<int32_t>(base);
-      const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)), iota);
-      const __m256 px = _mm256_cvtepi32_ps(cols);
-      const __m256 ay = _mm256_sub_ps(y0, _mm256_set1_ps(static_cast<float>(row)));
-      __m256 t, cx, cy;
-      nearest_point(g.q, _mm256_sub_ps(x0, px), ay, &t, &cx, &cy);
-      const __m256 d2 = _mm256_add_ps(_mm256_mul_ps(cx, cx), _mm256_mul_ps(cy, cy));
-      const __m256 d = _mm256_sqrt_ps(d2);
-      const __m256 a = _mm256_sub_ps(ramp_top, d);
-      __m256 ramp = _mm256_and_ps(_mm256_cmp_ps(a, zero, _CMP_GT_OQ),
-                                  _mm256_cmp_ps(a, one, _CMP_LT_OQ));
-      ramp = _mm256_and_ps(ramp, _mm256_cmp_ps(d, zero, _CMP_GT_OQ));
-      // Only the row's columns [c0, c1] are the body's pixels.
-      const __m256i in_row =
-          _mm256_and_si256(_mm256_cmpgt_epi32(cols, _mm256_set1_epi32(static_cast<int32_t>(c0) - 1)),
-                           _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(c1) + 1), cols));
-      ramp = _mm256_and_ps(ramp, _mm256_castsi256_ps(in_row));
-      _mm256_store_ps(t_of[n], t);
-      _mm256_store_ps(value_of[n], _mm256_div_ps(cy, d));
-      _mm256_store_ps(d2_of[n], d2);
-      _mm256_store_ps(ramp_of[n], ramp);
-      base += 8;
-      ++n;
-    }
-    if (n == 0) break;
+  int n = 0;  // vectors in the batch
+  // The second half of a batch: in the batch's order, the candidates, the
+  // incoming gradient and the sums.
+  const auto flush = [&] {
     for (int k = 0; k < n; ++k) {
       __m256 ramp = _mm256_load_ps(ramp_of[k]);
       if (_mm256_movemask_ps(ramp) == 0) continue;
@@ -192,7 +154,38 @@ void line_primitive_grad(const LineParams& p, const PlaneView<float>& grad,
       acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_extractf128_ps(v0, 1)));
       acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(v1, 1)));
     }
-  }
+    n = 0;
+  };
+  for_each_grad_row(g.q, p.width, [&](int64_t row, int64_t c0, int64_t c1) {
+    const __m256 ay = _mm256_sub_ps(y0, _mm256_set1_ps(static_cast<float>(row)));
+    // Only the row's columns [c0, c1] are the body's pixels.
+    const __m256i first = _mm256_set1_epi32(static_cast<int32_t>(c0) - 1);
+    const __m256i last = _mm256_set1_epi32(static_cast<int32_t>(c1) + 1);
+    for (int64_t base = c0 - c0 % kGradLanes; base <= c1; base += 8) {
+      if (n == kBatch) flush();
+      row_of[n] = row;
+      base_of[n] = static_cast<int32_t>(base);
+      const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)), iota);
+      const __m256 px = _mm256_cvtepi32_ps(cols);
+      __m256 t, cx, cy;
+      nearest_point(g.q, _mm256_sub_ps(x0, px), ay, &t, &cx, &cy);
+      const __m256 d2 = _mm256_add_ps(_mm256_mul_ps(cx, cx), _mm256_mul_ps(cy, cy));
+      const __m256 d = _mm256_sqrt_ps(d2);
+      const __m256 a = _mm256_sub_ps(ramp_top, d);
+      __m256 ramp = _mm256_and_ps(_mm256_cmp_ps(a, zero, _CMP_GT_OQ),
+                                  _mm256_cmp_ps(a, one, _CMP_LT_OQ));
+      ramp = _mm256_and_ps(ramp, _mm256_cmp_ps(d, zero, _CMP_GT_OQ));
+      const __m256i in_row =
+          _mm256_and_si256(_mm256_cmpgt_epi32(cols, first), _mm256_cmpgt_epi32(last, cols));
+      ramp = _mm256_and_ps(ramp, _mm256_castsi256_ps(in_row));
+      _mm256_store_ps(t_of[n], t);
+      _mm256_store_ps(value_of[n], _mm256_div_ps(cy, d));
+      _mm256_store_ps(d2_of[n], d2);
+      _mm256_store_ps(ramp_of[n], ramp);
+      ++n;
+    }
+  });
+  flush();
   alignas(32) double lanes0[4];
   alignas(32) double lanes1[4];
   _mm256_store_pd(lanes0, acc0);
