@@ -26,6 +26,9 @@ void prefetch_primitive_grad(const LineParams& p, const PlaneView<float>& grad, 
 }  // namespace avx2
 #endif
 
+// How many items ahead pass 1 on the CPU prefetches the incoming gradient.
+constexpr int64_t kGradPrefetchItems = 1;
+
 // Items [begin, end) of pass 1 (LinePrimitiveGradItem's numbering).
 template <typename G>
 void line_primitive_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin, int64_t end) {
@@ -38,10 +41,10 @@ void line_primitive_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin
         avx2::prefetch_primitive_grad(p, item.grad, bs / p.num_series, bs % p.num_series,
                                       i % p.length);
       };
-      // Each item's reads are asked for while the item before it runs.
-      if (begin < end) prefetch(begin);
+      // Each item's reads are asked for while the items before it run.
+      for (int64_t i = begin; i < end && i < begin + kGradPrefetchItems; ++i) prefetch(i);
       for (int64_t i = begin; i < end; ++i) {
-        if (i + 1 < end) prefetch(i + 1);
+        if (i + kGradPrefetchItems < end) prefetch(i + kGradPrefetchItems);
         const int64_t bs = i / p.length;
         avx2::line_primitive_grad(p, item.grad, item.out, bs / p.num_series, bs % p.num_series,
                                   i % p.length);
