@@ -51,7 +51,7 @@ constexpr int kGradCandidates = 16;
 // (s, j), culled to q (its reach rows and the columns [c_lo, c_hi] it reaches).
 struct GradCandidates {
   LinePrimitive q[kGradCandidates];
-  int n;  // how many; -1 when there are more (then pixel_share visits them per pixel)
+  int n;  // how many; -1 when there are more (then nearest_share visits them per pixel)
 };
 
 // Calls visit(c) for every primitive of image b, channel ch other than (s, j)
