@@ -40,27 +40,50 @@ TR_HD float point_x(int64_t i, int64_t length, int64_t width, double margin, dou
                             (static_cast<double>(i) * span_w) / static_cast<double>(length - 1));
 }
 
+// u = (v - lo) / (hi - lo) of finite v, lo != hi, in float64; where a difference
+// overflows float64, halving both keeps the ratio (exactly, but for the last bit
+// of a denormal, which is nothing next to such a range): then halved is set and
+// den is (hi - lo) / 2.
+struct ValueFraction {
+  double u;
+  double den;
+  bool halved;
+};
+
+TR_HD ValueFraction value_fraction(double v, double lo, double hi) {
+  double num = v - lo;
+  double den = hi - lo;
+  const bool halved = !is_finite(num) || !is_finite(den);
+  if (halved) {
+    num = v * 0.5 - lo * 0.5;
+    den = hi * 0.5 - lo * 0.5;
+  }
+  return {num / den, den, halved};
+}
+
+// y of fraction u: m + (1 - u) * span_h, with u clamped to kMaxRelativeValue plot
+// heights and y to kFarPixels beyond the plot; *moves says whether neither clamp
+// acted (then y moves with u).
+TR_HD double fraction_y(double u, int64_t height, double margin, double span_h, bool* moves) {
+  const double u_max = kMaxRelativeValue;
+  const bool u_inside = u <= u_max && u >= -u_max;
+  u = u > u_max ? u_max : (u < -u_max ? -u_max : u);
+  const double y = margin + (1.0 - u) * span_h;
+  const double far = kFarPixels;
+  const double y_max = static_cast<double>(height - 1) + far;
+  *moves = u_inside && y >= -far && y <= y_max;
+  return y < -far ? -far : (y > y_max ? y_max : y);
+}
+
 // y of value v for the range [lo, hi], in float64 then rounded; NaN marks a point
 // that is not drawn (non-finite value or range).
 TR_HD float point_y(double v, double lo, double hi, int64_t height, double margin,
                     double span_h) {
   if (!is_finite(v) || !is_finite(lo) || !is_finite(hi)) return NAN;
   if (hi == lo) return static_cast<float>(static_cast<double>(height - 1) * 0.5);
-  double num = v - lo;
-  double den = hi - lo;
-  if (!is_finite(num) || !is_finite(den)) {
-    // The difference overflowed float64: halving both keeps the ratio (exactly,
-    // but for the last bit of a denormal, which is nothing next to such a range).
-    num = v * 0.5 - lo * 0.5;
-    den = hi * 0.5 - lo * 0.5;
-  }
-  double u = num / den;
-  const double u_max = kMaxRelativeValue;
-  u = u > u_max ? u_max : (u < -u_max ? -u_max : u);
-  const double y = margin + (1.0 - u) * span_h;
-  const double far = kFarPixels;
-  const double y_max = static_cast<double>(height - 1) + far;
-  return static_cast<float>(y < -far ? -far : (y > y_max ? y_max : y));
+  bool moves;
+  return static_cast<float>(fraction_y(value_fraction(v, lo, hi).u, height, margin, span_h,
+                                       &moves));
 }
 
 // Squared distance from pixel centre (px, py) to the capsule axis (x0, y0)-(x1, y1);

@@ -24,7 +24,8 @@ namespace torch_render {
 namespace kernels {
 
 // y's derivative with respect to v, lo and hi for one value (all zero where the
-// point is not drawn or y or u was clamped). Mirrors point_y.
+// point is not drawn or y or u was clamped): point_y's value_fraction and
+// fraction_y.
 struct YDerivative {
   double dv = 0.0;
   double dlo = 0.0;
@@ -35,24 +36,15 @@ TR_HD YDerivative y_derivative(double v, double lo, double hi, int64_t height, d
                                double span_h) {
   YDerivative d;
   if (!is_finite(v) || !is_finite(lo) || !is_finite(hi) || hi == lo) return d;
-  double num = v - lo;
-  double den = hi - lo;
-  const bool halved = !is_finite(num) || !is_finite(den);
-  if (halved) {
-    num = v * 0.5 - lo * 0.5;
-    den = hi * 0.5 - lo * 0.5;
-  }
-  const double u = num / den;
-  const double u_max = kMaxRelativeValue;
-  if (!(u <= u_max && u >= -u_max)) return d;
-  const double y = margin + (1.0 - u) * span_h;
-  const double far = kFarPixels;
-  if (!(y >= -far && y <= static_cast<double>(height - 1) + far)) return d;
+  const ValueFraction f = value_fraction(v, lo, hi);
+  bool moves;
+  fraction_y(f.u, height, margin, span_h, &moves);
+  if (!moves) return d;
   // k = span_h / (hi - lo), through the halves where hi - lo overflows.
-  const double k = halved ? (span_h * 0.5) / den : span_h / den;
+  const double k = f.halved ? (span_h * 0.5) / f.den : span_h / f.den;
   d.dv = -k;
-  d.dlo = k * (1.0 - u);
-  d.dhi = k * u;
+  d.dlo = k * (1.0 - f.u);
+  d.dhi = k * f.u;
   return d;
 }
 
@@ -72,27 +64,12 @@ TR_HD void line_chain_body(const LineParams& p, const SeriesView<T>& in,
   for (int64_t g = 0; g < p.groups(); ++g) {
     const int64_t s0 = p.group_begin(g);
     const int64_t s1 = p.group_end(g);
-    double lo = INFINITY;
-    double hi = -INFINITY;
-    int64_t n_lo = 0;
-    int64_t n_hi = 0;
+    const GroupRange r = group_range<true>(p, in, b, g);
+    const double lo = r.lo;
+    const double hi = r.hi;
     double* range_out = nullptr;
-    if (p.value_range != nullptr) {
-      const int64_t at = b * p.range_stride_b + g * p.range_stride_g;
-      lo = p.value_range[at];
-      hi = p.value_range[at + 1];
-      range_out = out.range_grad == nullptr ? nullptr : out.range_grad + at;
-    } else {
-      for (int64_t s = s0; s < s1; ++s) {
-        for (int64_t l = 0; l < p.length; ++l) {
-          const double v = in.at(b, s, l);
-          if (!is_finite(v)) continue;
-          if (v < lo) { lo = v; n_lo = 0; }
-          if (v > hi) { hi = v; n_hi = 0; }
-          n_lo += v == lo ? 1 : 0;
-          n_hi += v == hi ? 1 : 0;
-        }
-      }
+    if (p.value_range != nullptr && out.range_grad != nullptr) {
+      range_out = out.range_grad + b * p.range_stride_b + g * p.range_stride_g;
     }
     // Direct terms, and the sums that flow to lo and hi.
     double g_lo = 0.0;
@@ -114,8 +91,8 @@ TR_HD void line_chain_body(const LineParams& p, const SeriesView<T>& in,
       range_out[1] += g_hi;
     } else if (p.value_range == nullptr && (g_lo != 0.0 || g_hi != 0.0)) {
       // The min and max share their gradient evenly among the values equal to them.
-      const double share_lo = g_lo / static_cast<double>(n_lo);
-      const double share_hi = g_hi / static_cast<double>(n_hi);
+      const double share_lo = g_lo / static_cast<double>(r.n_lo);
+      const double share_hi = g_hi / static_cast<double>(r.n_hi);
       for (int64_t s = s0; s < s1; ++s) {
         double* gv = out.series_grad + (b * p.num_series + s) * p.length;
         for (int64_t l = 0; l < p.length; ++l) {

@@ -37,64 +37,75 @@ struct LineGradBuffers {
   double* range_grad = nullptr;      // laid out as LineParams::value_range, zeroed; or null
 };
 
-// The other primitives that the forward tests in one column (the candidates of
-// its minimum distance), with their rows there. Gathered once per column, so each
-// pixel only measures distances.
-struct ColumnCandidate {
-  float x0, y0, x1, y1;
-  float row_lo, row_hi;
-};
-constexpr int kColumnCandidates = 16;
-// Rows of a column handled together by line_primitive_grad_body.
-constexpr int64_t kGradRowChunk = 32;
+// Pass 1 visits a primitive's pixels row by row, top to bottom, and in each row
+// the columns it can reach (row_columns) left to right, and sums in float64 what
+// they give. The sums go to kGradLanes accumulators by column (col % kGradLanes),
+// added up at the end as ((a0 + a1) + (a2 + a3)): a fixed order that a vector of
+// pixels aligned to kGradLanes columns keeps (the CPU's AVX2 copy,
+// kernels/cpu/render_line_backward_avx2.cpp), so every backend gives the same bits.
+constexpr int kGradLanes = 4;
+// Other primitives compared with a primitive's pixels, gathered once per primitive.
+constexpr int kGradCandidates = 16;
 
-// Calls visit(candidate) for each primitive of column px of image b, channel ch,
-// other than (s, j), that can reach a row in [row_begin, row_end], in the
-// forward's order (series, then point), until visit returns false.
+// The other primitives of image b, channel ch that can be as near as primitive
+// (s, j), culled to q (its reach rows and the columns [c_lo, c_hi] it reaches).
+struct GradCandidates {
+  LinePrimitive q[kGradCandidates];
+  int n;  // how many; -1 when there are more (then nearest_share visits them per pixel)
+};
+
+// Calls visit(c) for every primitive of image b, channel ch other than (s, j)
+// that can reach a pixel within reach of q (rows [q.row_lo, q.row_hi], columns
+// [c_lo, c_hi]), in series then point order, until visit returns false. Where q
+// is in its coverage ramp (d < reach) only those can be as near as it, so any
+// conservative cull gives the forward's nearest primitive.
 template <typename Visit>
 TR_HD void visit_candidates(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
-                            float px, float row_begin, float row_end, const IndexRange& js,
-                            Visit visit) {
+                            const LinePrimitive& q, int64_t c_lo, int64_t c_hi, Visit visit) {
   const float reach = p.reach();
+  IndexRange js{0, p.length - 1};
+  if (p.length > 1 && p.span_w_f() > 0.0f) {
+    // column_range is monotone in the column: its union over [c_lo, c_hi].
+    js.lo = column_range(p, c_lo).lo;
+    js.hi = column_range(p, c_hi).hi;
+  }
+  const float first = static_cast<float>(q.row_lo);
+  const float last = static_cast<float>(q.row_hi);
+  const float left = static_cast<float>(c_lo);
+  const float right = static_cast<float>(c_hi);
   for (int64_t s2 = p.group_begin(ch); s2 < p.group_end(ch); ++s2) {
     const float* ys = p.ys + (b * p.num_series + s2) * p.length;
     for (int64_t j2 = js.lo; j2 <= js.hi; ++j2) {
       if (s2 == s && j2 == j) continue;
-      ColumnCandidate c;
-      if (!primitive_at(p.xs, ys, j2, p.length, &c.x0, &c.y0, &c.x1, &c.y1) ||
-          !segment_rows(px, reach, c.x0, c.y0, c.x1, c.y1, &c.row_lo, &c.row_hi) ||
-          c.row_hi < row_begin || c.row_lo > row_end) {
+      float x0, y0, x1, y1;
+      if (!primitive_at(p.xs, ys, j2, p.length, &x0, &y0, &x1, &y1)) continue;
+      // Its reach box against q's, before the rest of its geometry.
+      const float r = primitive_reach(x0, y0, x1, y1, reach);
+      if (max_f(x0, x1) + r < left || min_f(x0, x1) - r > right ||
+          max_f(y0, y1) + r < first || min_f(y0, y1) - r > last) {
         continue;
       }
+      LinePrimitive c;
+      if (!line_primitive(x0, y0, x1, y1, reach, first, last, &c)) continue;
       if (!visit(c)) return;
     }
   }
 }
 
-// Fills `out` with the candidates of the rows [row_begin, row_end] of a column;
-// returns how many, or -1 when there are more than kColumnCandidates (then
-// nearest_share measures them per pixel).
-TR_HD int column_candidates(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
-                            float px, float row_begin, float row_end, const IndexRange& js,
-                            ColumnCandidate* out) {
+// Fills `out` with the candidates of primitive (s, j) (see visit_candidates).
+TR_HD void gather_candidates(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
+                             const LinePrimitive& q, int64_t c_lo, int64_t c_hi,
+                             GradCandidates* out) {
   int n = 0;
-  visit_candidates(p, b, ch, s, j, px, row_begin, row_end, js, [&](const ColumnCandidate& c) {
-    if (n == kColumnCandidates) {
+  visit_candidates(p, b, ch, s, j, q, c_lo, c_hi, [&](const LinePrimitive& c) {
+    if (n == kGradCandidates) {
       n = -1;
       return false;
     }
-    out[n++] = c;
+    out->q[n++] = c;
     return true;
   });
-  return n;
-}
-
-// Candidate c at pixel (px, py) against a primitive at squared distance dist2:
-// -1 nearer, 1 as near, 0 farther or not tested there by the forward.
-TR_HD int nearer_or_tied(const ColumnCandidate& c, float px, float py, float dist2) {
-  if (!(c.row_lo <= py && py <= c.row_hi)) return 0;  // the forward does not test it here
-  const float d2 = segment_dist2(px, py, c.x0, c.y0, c.x1, c.y1);
-  return d2 < dist2 ? -1 : (d2 == dist2 ? 1 : 0);
+  out->n = n;
 }
 
 // The share of a pixel's gradient that goes to the primitive at squared distance
@@ -102,121 +113,167 @@ TR_HD int nearer_or_tied(const ColumnCandidate& c, float px, float py, float dis
 // near). The forward's value depends only on the minimum distance; like
 // torch.amin, its gradient is shared evenly among the primitives that attain it
 // (symmetric peaks make such ties).
-TR_HD float nearest_share(const ColumnCandidate* c, int n, float px, float py, float dist2) {
+TR_HD float nearest_share(const LinePrimitive* c, const int* active, int n_active, float px,
+                          float py, float dist2) {
   int ties = 1;
-  for (int k = 0; k < n; ++k) {
-    const int r = nearer_or_tied(c[k], px, py, dist2);
-    if (r < 0) return 0.0f;
-    ties += r;
+  for (int k = 0; k < n_active; ++k) {
+    const float d2 = primitive_dist2(c[active[k]], px, py);
+    if (d2 < dist2) return 0.0f;
+    ties += d2 == dist2 ? 1 : 0;
   }
   return 1.0f / static_cast<float>(ties);
 }
 
-// The same without the gathered list (a column with many candidates).
+// The same without the gathered list (a primitive with many candidates).
 TR_HD float nearest_share(const LineParams& p, int64_t b, int64_t ch, int64_t s, int64_t j,
-                          float px, float py, float dist2, const IndexRange& js) {
+                          const LinePrimitive& q, int64_t c_lo, int64_t c_hi, float px,
+                          float py, float dist2) {
   int ties = 1;
-  visit_candidates(p, b, ch, s, j, px, py, py, js, [&](const ColumnCandidate& c) {
-    const int r = nearer_or_tied(c, px, py, dist2);
-    ties = r < 0 ? 0 : ties + r;
-    return r >= 0;
+  visit_candidates(p, b, ch, s, j, q, c_lo, c_hi, [&](const LinePrimitive& c) {
+    const float d2 = primitive_dist2(c, px, py);
+    ties = d2 < dist2 ? 0 : ties + (d2 == dist2 ? 1 : 0);
+    return ties > 0;
   });
   return ties == 0 ? 0.0f : 1.0f / static_cast<float>(ties);
 }
 
-// Rows row0, row0 + 1, ... of one column (ax = x0 - column): value[k] becomes
-// d d / d y as the nearest point moves (cy / d) where the pixel lies strictly
-// inside the coverage ramp, else 0; along[k] is t. segment_dist2's operations, so
-// d is the forward's. No branches.
-TR_HD void ramp_contributions(float ax, float y0, float row0, float ex, float ey, float ee,
-                              float ramp_top, int rows, float* value, float* along) {
-  for (int k = 0; k < rows; ++k) {
-    const float ay = y0 - (row0 + static_cast<float>(k));
-    const float t = ee > 0.0f ? clamp01(-(ax * ex + ay * ey) / ee) : 0.0f;
-    const float cx = ax + t * ex;
-    const float cy = ay + t * ey;
-    const float d = sqrtf(cx * cx + cy * cy);
-    const float a = ramp_top - d;
-    const bool ramp = a > 0.0f && a < 1.0f && d > 0.0f;
-    value[k] = ramp ? cy / d : 0.0f;
-    along[k] = t;
+// Pixel (px, py) of primitive q: false outside the coverage ramp (no gradient);
+// else value = d d / d y as the nearest point moves (cy / d), t its parameter,
+// dist2 the squared distance (segment_dist2's operations: the forward's d).
+TR_HD bool ramp_pixel(const LinePrimitive& q, float ramp_top, float px, float py, float* value,
+                      float* t_out, float* dist2) {
+  const float ax = q.x0 - px;
+  const float ay = q.y0 - py;
+  const float t = q.ee > 0.0f ? clamp01(-(ax * q.ex + ay * q.ey) / q.ee) : 0.0f;
+  const float cx = ax + t * q.ex;
+  const float cy = ay + t * q.ey;
+  const float d2 = cx * cx + cy * cy;
+  const float d = sqrtf(d2);
+  const float a = ramp_top - d;
+  if (!(a > 0.0f && a < 1.0f && d > 0.0f)) return false;
+  *value = cy / d;
+  *t_out = t;
+  *dist2 = d2;
+  return true;
+}
+
+// Where primitive (s, j) of image b can have a gradient: its culled geometry, the
+// columns it reaches and its candidates. False when it has none.
+struct GradPrimitive {
+  LinePrimitive q;
+  int64_t c_lo, c_hi;  // the columns it can reach, within the plane
+  int64_t ch;
+};
+
+TR_HD bool grad_primitive(const LineParams& p, int64_t b, int64_t s, int64_t j,
+                          GradPrimitive* g) {
+  if (!p.antialias) return false;  // aliased coverage has no gradient
+  float x0, y0, x1, y1;
+  const float* ys = p.ys + (b * p.num_series + s) * p.length;
+  if (!primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1)) return false;
+  if (!line_primitive(x0, y0, x1, y1, p.reach(), 0.0f, static_cast<float>(p.height - 1),
+                      &g->q)) {
+    return false;
+  }
+  const float last = static_cast<float>(p.width - 1);
+  const float lo = ceilf(max_f(min_f(x0, x1) - g->q.reach, 0.0f));
+  const float hi = floorf(min_f(max_f(x0, x1) + g->q.reach, last));
+  if (!(lo <= hi)) return false;
+  g->c_lo = static_cast<int64_t>(lo);
+  g->c_hi = static_cast<int64_t>(hi);
+  g->ch = p.channel_mode ? s : 0;
+  return true;
+}
+
+// Rows of a primitive whose columns are bounded together (see for_each_grad_row).
+constexpr int64_t kGradChunkRows = 8;
+// The most columns a chunk of rows shares (at most two vectors of 8 aligned to
+// kGradLanes); wider chunks (shallow primitives) bound each row on its own.
+constexpr float kGradChunkColumns = 13.0f;
+
+// Calls visit(row, c0, c1) for the rows of q top to bottom, with the columns
+// [c0, c1] its pixels are taken from in that row (a superset of those within its
+// reach): in chunks of kGradChunkRows rows, the union of the chunk's first and
+// last rows' row_columns (which is monotone in the row, so that covers the rows
+// between) when it is at most kGradChunkColumns wide, else each row's own. Rows
+// with no column are skipped. Every backend visits exactly these pixels.
+template <typename Visit>
+TR_HD void for_each_grad_row(const LinePrimitive& q, int64_t width, Visit visit) {
+  const float last = static_cast<float>(width - 1);
+  for (int64_t r0 = q.row_lo; r0 <= q.row_hi; r0 += kGradChunkRows) {
+    const int64_t r1 = r0 + kGradChunkRows - 1 < q.row_hi ? r0 + kGradChunkRows - 1 : q.row_hi;
+    float lo0, hi0, lo1, hi1;
+    row_columns(q, static_cast<float>(r0), 0.0f, last, &lo0, &hi0);
+    row_columns(q, static_cast<float>(r1), 0.0f, last, &lo1, &hi1);
+    const float lo = ceilf(min_f(lo0, lo1));
+    const float hi = floorf(max_f(hi0, hi1));
+    if (!(lo <= hi)) continue;  // nor does any row between
+    if (hi - lo < kGradChunkColumns) {
+      for (int64_t row = r0; row <= r1; ++row) {
+        visit(row, static_cast<int64_t>(lo), static_cast<int64_t>(hi));
+      }
+      continue;
+    }
+    for (int64_t row = r0; row <= r1; ++row) {
+      float a, z;
+      row_columns(q, static_cast<float>(row), 0.0f, last, &a, &z);
+      a = ceilf(a);
+      z = floorf(z);
+      if (a <= z) visit(row, static_cast<int64_t>(a), static_cast<int64_t>(z));
+    }
   }
 }
 
+// Sums of the kGradLanes accumulators, in the fixed order.
+TR_HD double lane_sum(const double* acc) { return (acc[0] + acc[1]) + (acc[2] + acc[3]); }
+
 // Pass 1, item (b, s, j): d loss / d y of the primitive's two end points, summed
-// over its pixels column by column, top to bottom (those where it is the nearest
-// primitive, with its share of ties). Only antialiased pixels strictly inside the
-// coverage ramp (0 < h + 0.5 - d < 1) have a gradient: dI/dd = -(foreground -
-// background), and d moves with the end points as (1 - t, t) * (Q - P) / d, Q the
-// nearest point of the axis (t its parameter).
+// over its pixels (those where it is the nearest primitive, with its share of
+// ties) in the order above. Only antialiased pixels strictly inside the coverage
+// ramp (0 < h + 0.5 - d < 1) have a gradient: dI/dd = -(foreground - background),
+// and d moves with the end points as (1 - t, t) * (Q - P) / d, Q the nearest point
+// of the axis (t its parameter).
 template <typename G>
 TR_HD void line_primitive_grad_body(const LineParams& p, const PlaneView<G>& grad,
                                     const LineGradBuffers& out, int64_t b, int64_t s, int64_t j) {
   double* slot = out.primitive_grad + ((b * p.num_series + s) * p.length + j) * 2;
-  double g0 = 0.0;
-  double g1 = 0.0;
-  float x0, y0, x1, y1;
-  const float* ys = p.ys + (b * p.num_series + s) * p.length;
-  if (p.antialias && primitive_at(p.xs, ys, j, p.length, &x0, &y0, &x1, &y1)) {
-    const int64_t ch = p.channel_mode ? s : 0;
-    const float reach = p.reach();
+  double acc0[kGradLanes] = {0.0, 0.0, 0.0, 0.0};
+  double acc1[kGradLanes] = {0.0, 0.0, 0.0, 0.0};
+  GradPrimitive g;
+  if (grad_primitive(p, b, s, j, &g)) {
     const float ramp_top = p.half_width + 0.5f;
     const float dI_dd = -(p.foreground - p.background);
-    const float ex = x1 - x0;
-    const float ey = y1 - y0;
-    const float ee = ex * ex + ey * ey;
-    const float slack = cull_slack(fabsf(x0) + fabsf(x1));
-    const float c_lo = floorf(min_f(x0, x1) - reach - slack);
-    const float c_hi = ceilf(max_f(x0, x1) + reach + slack);
-    const int64_t col_begin = c_lo < 0.0f ? 0 : static_cast<int64_t>(c_lo);
-    const int64_t col_end = c_hi > static_cast<float>(p.width - 1) ? p.width - 1
-                                                                   : static_cast<int64_t>(c_hi);
-    const float top = static_cast<float>(p.height - 1);
-    ColumnCandidate cands[kColumnCandidates];
-    for (int64_t col = col_begin; col <= col_end; ++col) {
-      const IndexRange js = column_range(p, col);
-      if (j < js.lo || j > js.hi) continue;  // the forward does not test it here
-      const float px = static_cast<float>(col);
-      float lo, hi;
-      if (!segment_rows(px, reach, x0, y0, x1, y1, &lo, &hi)) continue;
-      if (hi < 0.0f || lo > top) continue;
-      const int64_t row_begin = lo <= 0.0f ? 0 : static_cast<int64_t>(ceilf(lo));
-      const int64_t row_end = hi >= top ? p.height - 1 : static_cast<int64_t>(floorf(hi));
-      const int n = column_candidates(p, b, ch, s, j, px, static_cast<float>(row_begin),
-                                      static_cast<float>(row_end), js, cands);
-      // Rows in chunks: first the geometry of every row (no branches), then, in
-      // row order, the pixels inside the ramp: their share (when candidates
-      // exist), the incoming gradient and the sums.
-      for (int64_t chunk = row_begin; chunk <= row_end; chunk += kGradRowChunk) {
-        const int64_t rows = row_end - chunk + 1 < kGradRowChunk ? row_end - chunk + 1
-                                                                  : kGradRowChunk;
-        float value[kGradRowChunk];
-        float along[kGradRowChunk];
-        // The rows of a column are a cache line each: ask for them all at once.
-        for (int64_t k = 0; k < rows; ++k) grad.prefetch(b, ch, chunk + k, col);
-        ramp_contributions(x0 - px, y0, static_cast<float>(chunk), ex, ey, ee, ramp_top,
-                           static_cast<int>(rows), value, along);
-        for (int64_t k = 0; k < rows; ++k) {
-          if (value[k] == 0.0f) continue;  // outside the ramp: the gradient is not read
-          if (n != 0) {
-            const float py = static_cast<float>(chunk + k);
-            const float cx = (x0 - px) + along[k] * ex;
-            const float cy = (y0 - py) + along[k] * ey;
-            const float d2 = cx * cx + cy * cy;
-            const float share = n > 0 ? nearest_share(cands, n, px, py, d2)
-                                      : nearest_share(p, b, ch, s, j, px, py, d2, js);
-            if (share == 0.0f) continue;
-            value[k] *= share;
-          }
-          const float g = grad.at(b, ch, chunk + k, col) * dI_dd * value[k];
-          g0 += static_cast<double>(g * (1.0f - along[k]));
-          g1 += static_cast<double>(g * along[k]);
+    GradCandidates cands;
+    gather_candidates(p, b, g.ch, s, j, g.q, g.c_lo, g.c_hi, &cands);
+    int active[kGradCandidates];
+    for_each_grad_row(g.q, p.width, [&](int64_t row, int64_t c0, int64_t c1) {
+      // The candidates that reach the row.
+      int n_active = 0;
+      for (int k = 0; k < cands.n; ++k) {
+        active[n_active] = k;
+        n_active += row >= cands.q[k].row_lo && row <= cands.q[k].row_hi ? 1 : 0;
+      }
+      const float py = static_cast<float>(row);
+      for (int64_t base = c0 - c0 % kGradLanes; base <= c1; base += kGradLanes) {
+        for (int k = 0; k < kGradLanes; ++k) {
+          const int64_t col = base + k;
+          if (col < c0 || col > c1) continue;
+          const float px = static_cast<float>(col);
+          float value, t, d2;
+          if (!ramp_pixel(g.q, ramp_top, px, py, &value, &t, &d2)) continue;
+          const float share =
+              cands.n >= 0 ? nearest_share(cands.q, active, n_active, px, py, d2)
+                           : nearest_share(p, b, g.ch, s, j, g.q, g.c_lo, g.c_hi, px, py, d2);
+          if (share == 0.0f) continue;  // a nearer primitive owns the pixel
+          const float v = grad.at(b, g.ch, row, col) * dI_dd * (value * share);
+          acc0[k] += static_cast<double>(v * (1.0f - t));
+          acc1[k] += static_cast<double>(v * t);
         }
       }
-    }
+    });
   }
-  slot[0] = g0;
-  slot[1] = g1;
+  slot[0] = lane_sum(acc0);
+  slot[1] = lane_sum(acc1);
 }
 
 }  // namespace kernels

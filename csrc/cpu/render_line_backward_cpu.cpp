@@ -1,14 +1,15 @@
 // The backward of render_line on the CPU: the forward's points pass, then both
-// gradient passes of kernels/render_line_backward.h with at::parallel_for over
-// their items (each item writes only its own slots, so any split gives the same
-// bits).
+// gradient passes of kernels/render_line_backward.h (pass 1 through the
+// instruction-set dispatch of kernels/render_line_backward_cpu.h) with
+// at::parallel_for over their items (each item writes only its own slots, so
+// any split gives the same bits).
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
 #include "csrc/cpu/render_line_points_cpu.h"
 #include "csrc/render_line_backward.h"
-#include "kernels/render_line_backward.h"
+#include "kernels/render_line_backward_cpu.h"
 
 namespace torch_render {
 namespace {
@@ -30,7 +31,7 @@ void render_line_backward_cpu(const LineBackwardPlan& plan, const at::Tensor& gr
         plan.buffers};
     at::parallel_for(0, kernels::line_primitive_items(p), kPrimitiveGrain,
                      [&](int64_t begin, int64_t end) {
-                       for (int64_t i = begin; i < end; ++i) item(i);
+                       kernels::line_primitive_grad_cpu(item, begin, end);
                      });
   });
   const at::Tensor s3 = series_bsl(series);

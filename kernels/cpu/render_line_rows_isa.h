@@ -7,27 +7,11 @@
 // Rows of a primitive taken together when all its rows do not fit one vector.
 constexpr int64_t kChunkRows = 8;
 
-// The columns (inclusive, as floats) that primitive q can reach in row py,
-// clipped to [first, last]: a pixel within reach of the axis has its nearest
-// axis point within reach in y, so in the part of the axis with y in
-// [py - reach, py + reach], and within reach in x of that part. (The rounding of
-// x here is far below the slack in q.reach.) Each step is monotone in py, so
-// both bounds are.
-inline void row_columns(const CpuPrimitive& q, float py, float first, float last, float* lo,
-                        float* hi) {
-  const float t0 = min_f(max_f(py - q.reach, q.ya), q.yb);
-  const float t1 = max_f(min_f(py + q.reach, q.yb), q.ya);
-  const float x0 = q.xa + (t0 - q.ya) * q.sx;
-  const float x1 = q.xa + (t1 - q.ya) * q.sx;
-  *lo = max_f(min_f(min_f(x0, x1), q.x_lo) - q.reach, first);
-  *hi = min_f(max_f(max_f(x0, x1), q.x_hi) + q.reach, last);
-}
-
 // Walks rows [row_lo, row_hi] of primitive q within columns [0, width), calling
 // shade_vector(r0, r1, c) to shade columns [c, c + V) (moved left at the plane's
 // right edge) in rows [r0, r1]. The columns that q can reach in a range of rows
-// are the union of those of its first and last rows, since row_columns is
-// monotone in the row.
+// are the union of those of its first and last rows, since row_columns
+// (kernels/render_line.h) is monotone in the row.
 // All rows go as one range when they fit one vector (steep or short
 // primitives); else ranges of kChunkRows rows, each shaded with the vectors that
 // cover its columns when one or two do, else row by row with each row's own.

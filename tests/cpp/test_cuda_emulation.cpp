@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/render_line_backward.h"
+#include "kernels/render_line_backward_cpu.h"
 #include "kernels/render_line_cpu.h"
 #include "kernels/render_line_cuda_body.h"
 #include "tests/cpp/testing.h"
@@ -127,6 +128,9 @@ const std::vector<Case> kCases = {
     {2, 1, 300, 40, 30, false, true, 0.5f, 0.0f, false, 2},    // L > W, isolated points
     {1, 1, 5, 1, 1, false, true, 12.0f, 0.0f, false, 0},        // 1x1
     {1, 2, 64, 3, 257, true, true, 3.0f, 1.0f, false, 11},     // W not a multiple of the vector
+    {2, 20, 12, 24, 40, false, true, 5.0f, 0.0f, false, 0},    // many overlaid series meet
+    {2, 2, 100, 224, 224, false, true, 3.0f, 0.0f, false, 0},  // benchmark-like overlay
+    {1, 1, 20, 40, 500, false, true, 2.0f, 0.5f, false, 6},    // shallow segments, long rows
 };
 
 TEST(CudaEmulation, Float32MatchesCpuBitForBit) {
@@ -196,8 +200,9 @@ std::vector<float> make_grad(const Case& c, int64_t channels, uint32_t seed) {
   return g;
 }
 
-// order: 0 items in order (the CPU backend's), 1 the CUDA launch grid, block by
-// block, 2 every pass's items in reverse (another split of the work).
+// order: 0 items in order (the serial driver), 1 the CUDA launch grid, block by
+// block, 2 every pass's items in reverse (another split of the work), 3 and 4 the
+// CPU backend's pass 1 (line_primitive_grad_cpu) with AVX2 and with the baseline.
 Gradients backward(const Case& c, const Inputs& in, const std::vector<float>& grad, int order) {
   std::vector<float> xs, ys;
   const tk::LineParams p = make_params(c, in, xs, ys);
@@ -216,6 +221,10 @@ Gradients backward(const Case& c, const Inputs& in, const std::vector<float>& gr
   const tk::LinePrimitiveGradItem<float> primitives{p, g, buffers};
   const tk::LineChainItem<double> chain{p, view, buffers};
   const auto run = [&](int64_t count, const auto& item) {
+    if (order >= 3) {
+      for (int64_t i = 0; i < count; ++i) item(i);
+      return;
+    }
     if (order == 2) {
       for (int64_t i = count - 1; i >= 0; --i) item(i);
       return;
@@ -227,7 +236,12 @@ Gradients backward(const Case& c, const Inputs& in, const std::vector<float>& gr
     }
   };
   run(tk::line_points_items(p), points);
-  run(tk::line_primitive_items(p), primitives);
+  if (order >= 3) {
+    const tk::ScopedIsa isa(order == 3 ? tk::CpuIsa::kAvx2 : tk::CpuIsa::kBaseline);
+    tk::line_primitive_grad_cpu(primitives, 0, tk::line_primitive_items(p));
+  } else {
+    run(tk::line_primitive_items(p), primitives);
+  }
   run(c.B, chain);
   return out;
 }
@@ -240,7 +254,8 @@ TEST(CudaEmulation, BackwardMatchesCpuBitForBitInAnyOrder) {
     const auto grad = make_grad(c, c.channels ? c.S : 1, 400 + static_cast<uint32_t>(i));
     const Gradients cpu = backward(c, in, grad, 0);
     for (const double v : cpu.series) ASSERT_TRUE(std::isfinite(v));
-    for (int order = 1; order <= 2; ++order) {
+    for (int order = 1; order <= 4; ++order) {
+      SCOPED_TRACE(order);
       const Gradients other = backward(c, in, grad, order);
       expect_same_bits(other.series, cpu.series);
       expect_same_bits(other.range, cpu.range);
