@@ -3,7 +3,6 @@ typed wrappers over ``torch.ops.torch_render.render_ohlc`` and its fake kernels.
 
 from __future__ import annotations
 
-import warnings
 from typing import Optional
 
 import torch
@@ -253,7 +252,8 @@ def jkx_chart(
     Works under ``torch.compile(fullgraph=True)`` and ``torch.export`` (a new L
     recompiles or is a new export, as a new height must be), and under
     ``torch.jit.trace``: the trace holds the height and volume rows of the L it
-    was traced with (any batch size, not another L). ``torch.jit.script`` cannot
+    was traced with (any batch size, not another L; torch warns with a
+    ``TracerWarning`` when tracing). ``torch.jit.script`` cannot
     compile it (keyword-only arguments with defaults); script
     :class:`OHLCChart` or ``torch.ops.torch_render.render_ohlc`` instead.
 
@@ -270,14 +270,10 @@ def jkx_chart(
     height = check_int(op, "height", height, allow_none=True)
     if not isinstance(dtype, torch.dtype):
         raise type_error(op, "dtype", "a torch.dtype", dtype)
-    if torch.jit.is_tracing():
-        # Sizes are traced values there; the op's height and panel are static
-        # arguments, so the trace keeps those of the traced L (see above).
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            shape = [int(size) for size in ohlc.shape]
-    else:
-        shape = list(ohlc.shape)
+    # Under torch.jit.trace the sizes are traced values; the op's height and panel
+    # are static arguments, so the trace keeps those of the traced L (see above),
+    # and torch's TracerWarning for the conversion says so to the user.
+    shape = [int(size) for size in ohlc.shape] if torch.jit.is_tracing() else list(ohlc.shape)
     if len(shape) != 3 or shape[2] != 4:
         raise ValueError(f"{op}: ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape {shape}")
     if ohlc.dtype not in FLOATING:
