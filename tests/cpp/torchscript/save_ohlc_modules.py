@@ -38,6 +38,10 @@ sys.path.insert(0, os.path.join(HERE, "..", ".."))  # tests/: ohlc_reference
 
 from ohlc_reference import render_ohlc_reference  # noqa: E402
 
+# The C++ example's store of named tensors (examples/cpp/make_model.py), read the same way.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "examples", "cpp"))
+from make_model import TensorStore  # noqa: E402
+
 B, L = 6, 20
 CHART = dict(height=64, style="candle", volume_rows=12, dtype=torch.uint8)
 OP = dict(height=50, width=110, style="bar", bar_width=5, volume_rows=9, background=0.25, foreground=0.75)
@@ -56,18 +60,6 @@ class OhlcOp(nn.Module):
     def render_into(self, ohlc: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         torch.ops.torch_render.render_ohlc(ohlc, 50, 110, style="candle", bar_width=5, out=out)
         return out
-
-
-class TensorStore(nn.Module):
-    """Named tensors as buffers of a scripted module: a file C++ can read."""
-
-    def __init__(self, tensors: Dict[str, torch.Tensor]) -> None:
-        super().__init__()
-        for name, tensor in tensors.items():
-            self.register_buffer(name, tensor.detach().clone())
-
-    def forward(self) -> torch.Tensor:  # TorchScript wants a method; never called
-        return self.ohlc
 
 
 def inputs() -> Dict[str, torch.Tensor]:
