@@ -16,11 +16,16 @@
 TORCH_LIBRARY_FRAGMENT(torch_render, m) {
   // ohlc [B, L, 4] (open, high, low, close), any floating dtype -> [B, 1, H, W] of
   // `dtype` (float32 when None); W = L * bar_width when None. DESIGN §2 "OHLC charts".
+  // scale [B]: each image's prices and overlays multiplied by it in float64 first
+  // (jkx_chart's 1 / close_0, without a float64 copy of the inputs); last, so
+  // that the options before it keep their positions (also after `out` below:
+  // before it, TorchScript's alias analysis of a call with out= fails, torch
+  // 2.11, when the functional overload has the argument after dtype).
   m.def(
       "render_ohlc(Tensor ohlc, int height, int? width=None, *, Tensor? volume=None, "
       "Tensor? overlays=None, str style=\"bar\", int bar_width=3, int volume_rows=0, "
       "Tensor? value_range=None, float background=1.0, float foreground=0.0, "
-      "ScalarType? dtype=None) -> Tensor",
+      "ScalarType? dtype=None, Tensor? scale=None) -> Tensor",
       {at::Tag::pt2_compliant_tag});
   // The same, rendered into `out` (contiguous [B, 1, H, W] of an output dtype).
   // Returns nothing, so torch.compile auto-functionalizes it.
@@ -28,7 +33,7 @@ TORCH_LIBRARY_FRAGMENT(torch_render, m) {
       "render_ohlc.out(Tensor ohlc, int height, int? width=None, *, Tensor? volume=None, "
       "Tensor? overlays=None, str style=\"bar\", int bar_width=3, int volume_rows=0, "
       "Tensor? value_range=None, float background=1.0, float foreground=0.0, "
-      "Tensor(a!) out) -> ()",
+      "Tensor(a!) out, Tensor? scale=None) -> ()",
       {at::Tag::pt2_compliant_tag});
 }
 
@@ -72,7 +77,8 @@ OhlcPlan plan_render_ohlc(const at::Tensor& ohlc, int64_t height, std::optional<
                           const std::optional<at::Tensor>& volume,
                           const std::optional<at::Tensor>& overlays, std::string_view style,
                           int64_t bar_width, int64_t volume_rows,
-                          const std::optional<at::Tensor>& value_range, double background,
+                          const std::optional<at::Tensor>& value_range,
+                          const std::optional<at::Tensor>& scale, double background,
                           double foreground, at::ScalarType out_dtype, const char* dtype_arg) {
   TORCH_CHECK_VALUE(ohlc.dim() == 3 && ohlc.size(2) == 4, kOp,
                     ": ohlc must be [B, L, 4] (open, high, low, close), got a tensor of shape ",
@@ -147,6 +153,13 @@ OhlcPlan plan_render_ohlc(const at::Tensor& ohlc, int64_t height, std::optional<
                         "leaves the price area blank)");
     }
   }
+  if (scale.has_value() && scale->defined()) {
+    check_input(*scale, "scale", ohlc, {B}, "[B] = [" + std::to_string(B) + "]");
+    // Not checked finite: a missing factor (a missing first close in jkx_chart)
+    // makes every price of its image missing, which draws no price marks.
+    plan.scale = scale->to(at::kDouble).contiguous();
+    p.scale = plan.scale.const_data_ptr<double>();
+  }
   return plan;
 }
 
@@ -157,7 +170,8 @@ void check_render_ohlc_out(const OhlcPlan& plan, const at::Tensor& ohlc, const a
   for (const auto& [name, t] : {std::pair<const char*, const at::Tensor*>{"ohlc", &ohlc},
                                 {"volume", &plan.volume},
                                 {"overlays", &plan.overlays},
-                                {"value_range", &plan.value_range}}) {
+                                {"value_range", &plan.value_range},
+                                {"scale", &plan.scale}}) {
     kCheck.no_overlap(out, *t, name);
   }
 }

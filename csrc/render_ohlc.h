@@ -19,6 +19,7 @@ namespace torch_render {
 struct OhlcPlan {
   kernels::OhlcParams params;
   at::Tensor value_range;  // contiguous float64 [B, 2], or undefined
+  at::Tensor scale;        // contiguous float64 [B], or undefined
   at::Tensor volume;       // [B, L], or undefined (no volume, or volume_rows == 0)
   at::Tensor overlays;     // [B, M, L], or undefined (M == 0 or none)
   std::vector<int64_t> out_shape;
@@ -32,7 +33,8 @@ OhlcPlan plan_render_ohlc(const at::Tensor& ohlc, int64_t height, std::optional<
                           const std::optional<at::Tensor>& volume,
                           const std::optional<at::Tensor>& overlays, std::string_view style,
                           int64_t bar_width, int64_t volume_rows,
-                          const std::optional<at::Tensor>& value_range, double background,
+                          const std::optional<at::Tensor>& value_range,
+                          const std::optional<at::Tensor>& scale, double background,
                           double foreground, at::ScalarType out_dtype, const char* dtype_arg);
 
 // Checks the `out` tensor of render_ohlc.out against the plan.
@@ -52,9 +54,10 @@ at::Tensor render_ohlc_functional(const at::Tensor& ohlc, int64_t height,
                                   const std::optional<at::Tensor>& overlays,
                                   std::string_view style, int64_t bar_width, int64_t volume_rows,
                                   const std::optional<at::Tensor>& value_range, double background,
-                                  double foreground, std::optional<at::ScalarType> dtype) {
+                                  double foreground, std::optional<at::ScalarType> dtype,
+                                  const std::optional<at::Tensor>& scale) {
   OhlcPlan plan = plan_render_ohlc(ohlc, height, width, volume, overlays, style, bar_width,
-                                   volume_rows, value_range, background, foreground,
+                                   volume_rows, value_range, scale, background, foreground,
                                    dtype.value_or(at::kFloat), "dtype");
   at::Tensor out = at::empty(plan.out_shape, ohlc.options().dtype(plan.out_dtype));
   if (out.numel() > 0) Backend(plan, ohlc, out);
@@ -67,9 +70,9 @@ void render_ohlc_out(const at::Tensor& ohlc, int64_t height, std::optional<int64
                      const std::optional<at::Tensor>& overlays, std::string_view style,
                      int64_t bar_width, int64_t volume_rows,
                      const std::optional<at::Tensor>& value_range, double background,
-                     double foreground, at::Tensor& out) {
+                     double foreground, at::Tensor& out, const std::optional<at::Tensor>& scale) {
   OhlcPlan plan = plan_render_ohlc(ohlc, height, width, volume, overlays, style, bar_width,
-                                   volume_rows, value_range, background, foreground,
+                                   volume_rows, value_range, scale, background, foreground,
                                    out.scalar_type(), "out.dtype");
   check_render_ohlc_out(plan, ohlc, out);
   if (out.numel() > 0) Backend(plan, ohlc, out);

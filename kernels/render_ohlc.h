@@ -52,6 +52,10 @@ struct OhlcParams {
 
   // Explicit price ranges, float64 [B, 2] contiguous; null: from the data.
   const double* value_range = nullptr;
+  // Per-image factors, float64 [B] contiguous: every price and overlay value of
+  // image b is multiplied by scale[b] (in float64) before anything else, as the
+  // JKX preset's 1 / close_0; null: 1 (x * 1.0 is x, NaN and infinities included).
+  const double* scale = nullptr;
 
   // Workspace written by the points pass.
   int64_t* bars = nullptr;      // [B, L, kBarFields]
@@ -113,6 +117,11 @@ TR_HD OhlcScale ohlc_scale(double lo, double hi, int64_t price_rows) {
   return s;
 }
 
+// The factor of image b's prices (OhlcParams::scale).
+TR_HD double ohlc_image_scale(const OhlcParams& p, int64_t b) {
+  return p.scale != nullptr ? p.scale[b] : 1.0;
+}
+
 // rint(t) in the default rounding mode (half to even). On the host without SSE4.1
 // (the baseline x86-64 build) rint is a libm call, a large share of the points
 // pass; below 2^52 adding and subtracting 2^52 rounds the same way, exactly (IEEE
@@ -147,6 +156,9 @@ TR_HD int64_t ohlc_level(const OhlcScale& s, double v) {
 template <typename T, typename U>
 TR_HD void ohlc_image_levels(const OhlcParams& p, const OhlcView<T>& in, const OverlayView<U>& ov,
                              int64_t b, int64_t* bars, int64_t* overlays) {
+  const double k = ohlc_image_scale(p, b);
+  auto price = [&](int64_t l, int64_t f) { return in.at(b, l, f) * k; };
+  auto overlay = [&](int64_t m, int64_t l) { return ov.at(b, m, l) * k; };
   double lo = INFINITY;
   double hi = -INFINITY;
   if (p.value_range != nullptr) {
@@ -155,7 +167,7 @@ TR_HD void ohlc_image_levels(const OhlcParams& p, const OhlcView<T>& in, const O
   } else {
     for (int64_t l = 0; l < p.length; ++l) {
       for (int64_t f = 0; f < 4; ++f) {
-        const double v = in.at(b, l, f);
+        const double v = price(l, f);
         if (is_finite(v)) {
           lo = v < lo ? v : lo;
           hi = v > hi ? v : hi;
@@ -164,7 +176,7 @@ TR_HD void ohlc_image_levels(const OhlcParams& p, const OhlcView<T>& in, const O
     }
     for (int64_t m = 0; m < p.num_overlays; ++m) {
       for (int64_t l = 0; l < p.length; ++l) {
-        const double v = ov.at(b, m, l);
+        const double v = overlay(m, l);
         if (is_finite(v)) {
           lo = v < lo ? v : lo;
           hi = v > hi ? v : hi;
@@ -174,10 +186,10 @@ TR_HD void ohlc_image_levels(const OhlcParams& p, const OhlcView<T>& in, const O
   }
   const OhlcScale s = ohlc_scale(lo, hi, p.price_rows());
   for (int64_t l = 0; l < p.length; ++l) {
-    const double open = in.at(b, l, 0);
-    const double close = in.at(b, l, 3);
-    const int64_t high = ohlc_level(s, in.at(b, l, 1));
-    const int64_t low = ohlc_level(s, in.at(b, l, 2));
+    const double open = price(l, 0);
+    const double close = price(l, 3);
+    const int64_t high = ohlc_level(s, price(l, 1));
+    const int64_t low = ohlc_level(s, price(l, 2));
     int64_t* bar = bars + l * kBarFields;
     const bool range = high != kNoLevel && low != kNoLevel;
     bar[kBarLow] = range ? (low < high ? low : high) : kNoLevel;
@@ -188,7 +200,7 @@ TR_HD void ohlc_image_levels(const OhlcParams& p, const OhlcView<T>& in, const O
   }
   for (int64_t m = 0; m < p.num_overlays; ++m) {
     int64_t* levels = overlays + m * p.length;
-    for (int64_t l = 0; l < p.length; ++l) levels[l] = ohlc_level(s, ov.at(b, m, l));
+    for (int64_t l = 0; l < p.length; ++l) levels[l] = ohlc_level(s, overlay(m, l));
   }
 }
 

@@ -80,6 +80,12 @@ def _random_case(seed: int):
         if rng.random() < 0.3:
             vr = vr[:, ::-1].copy()  # lo > hi: flipped
         kw["value_range"] = vr
+    if rng.random() < 0.3:
+        # Per-image factors: 1 / close_0 (jkx_chart's), plain, negative, zero, missing.
+        pick = rng.integers(0, 5, size=B)
+        first = data[:, 0, 3] if B else np.zeros(0)
+        kw["scale"] = np.choose(pick, [1.0 / first, np.full(B, 3.7), np.full(B, -0.02), np.zeros(B),
+                                       np.full(B, np.nan)])
     width = None if rng.random() < 0.7 else L * bw + int(rng.integers(0, 5))
     return data, H, width, kw, rng
 
@@ -97,8 +103,15 @@ def test_matches_brute_force_reference(seed):
                if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
     img = torch_render.render_ohlc(ohlc, H, width, background=bg, foreground=fg, dtype=DTYPES[out_dtype], **tkw)
     assert img.dtype == DTYPES[out_dtype] and img.is_contiguous()
-    ref = _ref(ohlc, H, width, background=bg, foreground=fg, dtype=out_dtype,
-               **{k: (v if not isinstance(v, torch.Tensor) else v) for k, v in tkw.items()})
+    # The reference has no factors: it draws the float64 products, made here.
+    rkw = dict(tkw)
+    ref_ohlc = ohlc
+    if "scale" in rkw:
+        factors = rkw.pop("scale").to(torch.float64)
+        ref_ohlc = ohlc.to(torch.float64) * factors[:, None, None]
+        if "overlays" in rkw:
+            rkw["overlays"] = rkw["overlays"].to(torch.float64) * factors[:, None, None]
+    ref = _ref(ref_ohlc, H, width, background=bg, foreground=fg, dtype=out_dtype, **rkw)
     _check_equal(img, ref)
 
 
@@ -263,6 +276,9 @@ BAD = [
     ((X, 0), {}, ValueError, "render_ohlc: height must be >= 1, got 0"),
     ((X, 10), {"value_range": torch.rand(2, 3)}, ValueError, "render_ohlc: value_range must be [B, 2] = [2, 2], got a tensor of shape [2, 3]"),
     ((X, 10), {"value_range": torch.tensor([[0.0, float("inf")], [0.0, 1.0]])}, ValueError, "render_ohlc: value_range must be finite"),
+    ((X, 10), {"scale": torch.ones(2, 1)}, ValueError, "render_ohlc: scale must be [B] = [2], got a tensor of shape [2, 1]"),
+    ((X, 10), {"scale": torch.ones(3)}, ValueError, "render_ohlc: scale must be [B] = [2], got a tensor of shape [3]"),
+    ((X, 10), {"scale": torch.ones(2, dtype=torch.int64)}, TypeError, "render_ohlc: scale must be a floating tensor (float16, bfloat16, float32 or float64), got torch.int64"),
     ((X, 10), {"background": 2.0, "dtype": torch.uint8}, ValueError, "render_ohlc: background must be in [0, 1] in the output dtype torch.uint8, got 2"),
     ((X, 10), {"foreground": 1e5, "dtype": torch.float16}, ValueError, "render_ohlc: foreground must be finite in the output dtype torch.float16, got 100000"),
     ((X, 10), {"foreground": float("nan")}, ValueError, "foreground must be finite in the output dtype torch.float32, got nan"),
@@ -338,6 +354,8 @@ def test_device_mismatch_is_named():
     # The meta device stands in for a second device where no GPU is present.
     with pytest.raises(RuntimeError, match=re.escape("render_ohlc: volume must be on the device of ohlc (cpu), got meta")):
         OP(X, 10, volume=torch.empty(2, 5, device="meta"))
+    with pytest.raises(RuntimeError, match=re.escape("render_ohlc: scale must be on the device of ohlc (cpu), got meta")):
+        OP(X, 10, scale=torch.ones(2, device="meta"))
 
 
 # --------------------------------------------------------------- PT2 stack
@@ -348,6 +366,7 @@ SAMPLES = [
                    "style": "candle", "bar_width": 3, "dtype": torch.uint8, "background": 0.0, "foreground": 1.0}),
     ((X.double().transpose(0, 1).contiguous().transpose(0, 1), 9), {"value_range": torch.tensor([[0.2, 0.8], [0.8, 0.2]]),
                                                                     "bar_width": 2, "dtype": torch.float16}),
+    ((X, 8), {"scale": torch.tensor([0.5, float("nan")]), "overlays": torch.rand(2, 1, 5), "dtype": torch.uint8}),
 ]
 
 

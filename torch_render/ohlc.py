@@ -40,7 +40,7 @@ _OPTIONS = ("height", "width", "style", "bar_width", "volume_rows", "background"
 # The type of each argument, as the schema declares it: render_ohlc's (its tensors,
 # then its options) and OHLCChart's options (a module's dtype is a dtype, not None).
 _ARGUMENTS = argument_checks(
-    torch.ops.torch_render.render_ohlc.default, ("ohlc", "volume", "overlays", "value_range") + _OPTIONS
+    torch.ops.torch_render.render_ohlc.default, ("ohlc", "volume", "overlays", "value_range") + _OPTIONS + ("scale",)
 )
 _MODULE_OPTIONS = argument_checks(torch.ops.torch_render.render_ohlc.default, _OPTIONS, not_none=("dtype",))
 
@@ -69,7 +69,7 @@ def _check_input(t: torch.Tensor, name: str, ohlc: torch.Tensor, shape: list, sh
     torch._check_value(ok, lambda: f"{_OP}: {name} must be {shape_text}, got a tensor of shape {list(t.shape)}")
 
 
-def _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range,
+def _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range, scale,
                 background, foreground, out_dtype, dtype_arg) -> list:
     """The checks of csrc/render_ohlc.cpp that need no data, with its messages; the output shape."""
     torch._check_value(
@@ -116,6 +116,8 @@ def _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_
         _check_input(overlays, "overlays", ohlc, [B, None, L], f"[B, M, L] = [{B}, M, {L}]")
     if value_range is not None:
         _check_input(value_range, "value_range", ohlc, [B, 2], f"[B, 2] = [{B}, 2]")
+    if scale is not None:
+        _check_input(scale, "scale", ohlc, [B], f"[B] = [{B}]")
     return [B, 1, height, W]
 
 
@@ -132,6 +134,7 @@ def render_ohlc(
     background: float = _D["background"],
     foreground: float = _D["foreground"],
     dtype: Optional[torch.dtype] = _D["dtype"],
+    scale: Optional[torch.Tensor] = None,
     out: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """Draw OHLC bars or candlesticks, with an optional volume panel and overlay lines.
@@ -176,6 +179,12 @@ def render_ohlc(
         dtype: float32 (default), float16, bfloat16, float64 or uint8
             (``round(255 * value)``, colours in [0, 1]). With ``out``, leave it at
             the default (or None, or ``out.dtype``).
+        scale: optional ``[B]`` factors, any floating dtype: every price and overlay
+            value of image b is multiplied by ``scale[b]`` in float64 before the
+            range and the levels (``value_range`` is on the scaled prices). The same
+            images as rendering ``ohlc * scale[:, None, None]`` computed in float64,
+            without that copy; a non-finite factor leaves its image's price area
+            blank. :func:`jkx_chart` passes ``1 / close_0``.
         out: optional contiguous ``[B, 1, H, W]`` tensor to render into.
 
     Returns:
@@ -197,23 +206,23 @@ def render_ohlc(
         values = check_arguments(
             _OP, _ARGUMENTS,
             (ohlc, volume, overlays, value_range, height, width, style, bar_width, volume_rows, background,
-             foreground, dtype),
+             foreground, dtype, scale),
         )
         check_int64(_OP, _ARGUMENTS, values)
-        height, width, style, bar_width, volume_rows, background, foreground, dtype = values[4:]
+        height, width, style, bar_width, volume_rows, background, foreground, dtype = values[4:12]
         check_tensor(_OP, "out", out, allow_none=True)
     if out is not None:
         check_out_dtype("render_ohlc", dtype, out)
         torch.ops.torch_render.render_ohlc(
             ohlc, height, width, volume=volume, overlays=overlays, style=style, bar_width=bar_width,
-            volume_rows=volume_rows, value_range=value_range, background=background, foreground=foreground,
-            out=out,
+            volume_rows=volume_rows, value_range=value_range, scale=scale, background=background,
+            foreground=foreground, out=out,
         )
         return out
     return torch.ops.torch_render.render_ohlc(
         ohlc, height, width, volume=volume, overlays=overlays, style=style, bar_width=bar_width,
-        volume_rows=volume_rows, value_range=value_range, background=background, foreground=foreground,
-        dtype=dtype,
+        volume_rows=volume_rows, value_range=value_range, scale=scale, background=background,
+        foreground=foreground, dtype=dtype,
     )
 
 
@@ -285,24 +294,17 @@ def jkx_chart(
         height = JKX_HEIGHTS[length]
     if out is not None and dtype != torch.uint8 and dtype != out.dtype:
         raise TypeError(f"{op}: dtype and out.dtype must agree, got dtype={dtype} and out.dtype={out.dtype}")
-    # 1 / close_0 in float64, then every price times it: the product is float64
-    # (type promotion converts each input exactly, without a float64 copy first).
-    scale = 1.0 / ohlc[:, :1, 3:4].to(torch.float64)
-    prices = ohlc * scale
-    if overlays is not None:
-        if overlays.dtype not in FLOATING:
-            raise TypeError(
-                f"{op}: overlays must be a floating tensor (float16, bfloat16, float32 or float64), got {overlays.dtype}"
-            )
-        if overlays.dim() != 3:
-            raise ValueError(f"{op}: overlays must be [B, M, L], got a tensor of shape {list(overlays.shape)}")
-        overlays = overlays * scale
+    # 1 / close_0 in float64; the op multiplies every price and overlay value by
+    # it in float64 as it reads them (the same bits as a float64 product tensor,
+    # without writing one). [B]; for L == 0 empty, which render_ohlc refuses as it
+    # refuses L == 0 (its first check).
+    scale = 1.0 / ohlc[:, :1, 3].to(torch.float64).reshape(-1)
     volume_rows = int(height / 5) if volume is not None else 0
     options = dict(volume=volume, overlays=overlays, bar_width=3, volume_rows=volume_rows, background=0.0,
-                   foreground=1.0)
+                   foreground=1.0, scale=scale)
     if out is not None:
-        return render_ohlc(prices, height, out=out, **options)
-    return render_ohlc(prices, height, dtype=dtype, **options)
+        return render_ohlc(ohlc, height, out=out, **options)
+    return render_ohlc(ohlc, height, dtype=dtype, **options)
 
 
 class OHLCChart(nn.Module):
@@ -348,7 +350,7 @@ class OHLCChart(nn.Module):
         height, width, style, bar_width, volume_rows, background, foreground, dtype = options
         # The options the op checks without data, checked now (with its messages).
         _check_args(torch.empty(1, 1, 4, device="meta"), height, None, None, None, style, bar_width,
-                    volume_rows, None, background, foreground, dtype, "dtype")
+                    volume_rows, None, None, background, foreground, dtype, "dtype")
         # Plain Python values, so TorchScript infers the attribute types.
         self.height = height
         self.width = width
@@ -403,10 +405,10 @@ class OHLCChart(nn.Module):
 def _render_ohlc_fake(
     ohlc, height, width=None, *, volume=None, overlays=None, style=_D["style"], bar_width=_D["bar_width"],
     volume_rows=_D["volume_rows"], value_range=None, background=_D["background"], foreground=_D["foreground"],
-    dtype=None,
+    dtype=None, scale=None,
 ):
     out_dtype = dtype if dtype is not None else _D["dtype"]
-    shape = _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range,
+    shape = _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range, scale,
                         background, foreground, out_dtype, "dtype")
     return ohlc.new_empty(shape, dtype=out_dtype)
 
@@ -415,9 +417,9 @@ def _render_ohlc_fake(
 def _render_ohlc_out_fake(
     ohlc, height, width=None, *, volume=None, overlays=None, style=_D["style"], bar_width=_D["bar_width"],
     volume_rows=_D["volume_rows"], value_range=None, background=_D["background"], foreground=_D["foreground"],
-    out,
+    out, scale=None,
 ):
-    shape = _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range,
+    shape = _check_args(ohlc, height, width, volume, overlays, style, bar_width, volume_rows, value_range, scale,
                         background, foreground, out.dtype, "out.dtype")
     # check_render_ohlc_out's checks (csrc/render_ohlc.cpp).
     check_out_layout(_OP, shape, out, "ohlc", ohlc)
@@ -425,6 +427,7 @@ def _render_ohlc_out_fake(
         not out.requires_grad,
         lambda: f"{_OP}: out must not require grad (render_ohlc has no gradient)",
     )
-    inputs = (("ohlc", ohlc), ("volume", volume), ("overlays", overlays), ("value_range", value_range))
+    inputs = (("ohlc", ohlc), ("volume", volume), ("overlays", overlays), ("value_range", value_range),
+              ("scale", scale))
     check_out_overlap(_OP, out, inputs)
     return None

@@ -129,11 +129,12 @@ inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
   const int64_t L = p.length;
   const int64_t n = L * (4 + p.num_overlays);
   double* v = w.values;
+  const double k = ohlc_image_scale(p, b);
   for (int64_t l = 0; l < L; ++l) {
-    for (int64_t f = 0; f < 4; ++f) v[4 * l + f] = in.at(b, l, f);
+    for (int64_t f = 0; f < 4; ++f) v[4 * l + f] = in.at(b, l, f) * k;
   }
   for (int64_t m = 0; m < p.num_overlays; ++m) {
-    for (int64_t l = 0; l < L; ++l) v[4 * L + m * L + l] = ov.at(b, m, l);
+    for (int64_t l = 0; l < L; ++l) v[4 * L + m * L + l] = ov.at(b, m, l) * k;
   }
   double lo, hi;
   if (p.value_range != nullptr) {

@@ -198,7 +198,8 @@ TEST(OhlcLevel, RoundsHalfToEvenInDesignOrder) {
 struct Case {
   int64_t B, L, M, H, W, bar_width, V;
   bool candle, with_volume, with_range;
-  int nan_every;  // 0: no missing values
+  int nan_every;            // 0: no missing values
+  bool with_scale = false;  // per-image factors: 1 / close_0, 2.5 or NaN by image
 };
 
 struct Inputs {
@@ -206,6 +207,7 @@ struct Inputs {
   std::vector<double> overlays;  // [B, M, L]
   std::vector<double> volume;    // [B, L]
   std::vector<double> range;     // [B, 2] or empty
+  std::vector<double> scale;     // [B] or empty
 };
 
 Inputs make_inputs(const Case& c, uint32_t seed) {
@@ -237,6 +239,12 @@ Inputs make_inputs(const Case& c, uint32_t seed) {
       in.range.push_back(b % 2 ? 103.0 : 97.0);  // odd images flipped
       in.range.push_back(b % 2 ? 97.0 : 103.0);
     }
+    if (c.with_scale) {
+      // The JKX factor (a close_0 that is NaN gives NaN: a blank price area), a
+      // plain factor, and a missing one.
+      const double factors[3] = {1.0 / in.ohlc[b * c.L * 4 + 3], 2.5, NAN};
+      in.scale.push_back(factors[b % 3]);
+    }
   }
   return in;
 }
@@ -256,6 +264,7 @@ tk::OhlcParams make_params(const Case& c, const Inputs& in, Workspace& ws) {
   p.volume_rows = c.V;
   p.candle = c.candle;
   if (c.with_range) p.value_range = in.range.data();
+  if (c.with_scale) p.scale = in.scale.data();
   // Poisoned: every entry must be written by the points passes.
   ws.bars.assign(static_cast<size_t>(c.B * c.L * tk::kBarFields), 12345);
   ws.overlays.assign(static_cast<size_t>(c.B * c.M * c.L), 12345);
@@ -334,6 +343,8 @@ const std::vector<Case> kCases = {
     {130, 5, 1, 32, 15, 3, 6, false, true, false, 0},  // more images than a points block
     {2, 21, 1, 200, 64, 3, 40, false, true, false, 6},  // 64 columns, tall, gaps
     {3, 2, 1, 9, 2, 1, 2, false, true, false, 0},       // 2 columns: rows shorter than a store
+    {4, 20, 1, 64, 60, 3, 12, false, true, false, 0, true},  // JKX layout, scaled prices
+    {3, 9, 2, 23, 45, 5, 4, true, true, true, 4, true},      // scaled, with ranges and gaps
 };
 
 TEST(OhlcCudaEmulation, Float32MatchesCpuBitForBit) {
@@ -376,6 +387,32 @@ TEST(OhlcCudaEmulation, Uint8MatchesOnEveryInstructionSet) {
       expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20),
                        render_cpu<uint8_t>(kCases[i], in));
     }
+  }
+}
+
+TEST(OhlcScale, IsTheFloat64ProductOfTheInputs) {
+  // Scaled prices draw what the products, computed first, draw (CPU and CUDA
+  // body); the NaN factor leaves only the volume panel.
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    if (!kCases[i].with_scale) continue;
+    SCOPED_TRACE(i);
+    const Inputs in = make_inputs(kCases[i], 400 + static_cast<uint32_t>(i));
+    Case plain = kCases[i];
+    plain.with_scale = false;
+    Inputs product = in;
+    product.scale.clear();
+    for (int64_t b = 0; b < plain.B; ++b) {
+      for (int64_t j = 0; j < plain.L * 4; ++j) product.ohlc[b * plain.L * 4 + j] *= in.scale[b];
+      for (int64_t j = 0; j < plain.M * plain.L; ++j) {
+        product.overlays[b * plain.M * plain.L + j] *= in.scale[b];
+      }
+    }
+    const auto want = render_cpu<uint8_t>(plain, product);
+    expect_same_bits(render_cpu<uint8_t>(kCases[i], in), want);
+    expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20), want);
+    expect_same_bits(render_cpu<float>(kCases[i], in), render_cpu<float>(plain, product));
+    // And the factor matters: unscaled, the first image (close_0 about 100) differs.
+    EXPECT_NE(render_cpu<uint8_t>(plain, in), want);
   }
 }
 

@@ -35,10 +35,10 @@ using OptTensor = std::optional<at::Tensor>;
 using RenderOhlcFn = at::Tensor(const at::Tensor&, int64_t, std::optional<int64_t>,
                                 const OptTensor&, const OptTensor&, std::string_view, int64_t,
                                 int64_t, const OptTensor&, double, double,
-                                std::optional<at::ScalarType>);
+                                std::optional<at::ScalarType>, const OptTensor&);
 using RenderOhlcOutFn = void(const at::Tensor&, int64_t, std::optional<int64_t>, const OptTensor&,
                              const OptTensor&, std::string_view, int64_t, int64_t,
-                             const OptTensor&, double, double, at::Tensor&);
+                             const OptTensor&, double, double, at::Tensor&, const OptTensor&);
 
 std::string folder() {
   const char* dir = std::getenv("TORCH_RENDER_TORCHSCRIPT_DIR");
@@ -133,14 +133,14 @@ TEST_F(RenderOhlcTorchScript, DispatcherCallsMatchTheReference) {
                                  .findSchemaOrThrow("torch_render::render_ohlc", "out")
                                  .typed<RenderOhlcOutFn>();
   EXPECT_TRUE(same_bits(op.call(ohlc_, 64, std::nullopt, volume_, overlays_, "candle", 3, 12,
-                                std::nullopt, 1.0, 0.0, at::kByte),
+                                std::nullopt, 1.0, 0.0, at::kByte, std::nullopt),
                         tensor("chart_images")));
   EXPECT_TRUE(same_bits(op.call(ohlc_, 50, 110, volume_, overlays_, "bar", 5, 9, value_range_,
-                                0.25, 0.75, std::nullopt),
+                                0.25, 0.75, std::nullopt, std::nullopt),
                         tensor("op_images")));
   at::Tensor out = at::empty({6, 1, 50, 110});
   op_out.call(ohlc_, 50, 110, std::nullopt, std::nullopt, "candle", 5, 0, std::nullopt, 1.0, 0.0,
-              out);
+              out, std::nullopt);
   EXPECT_TRUE(same_bits(out, tensor("into_images")));
 }
 
