@@ -26,21 +26,16 @@
 
 namespace torch_render {
 namespace kernels {
-namespace {
-
-// Columns x0 .. x1 (0 <= x0 <= x1 < 64).
-inline uint64_t column_span(int64_t x0, int64_t x1) {
-  return (~uint64_t{0} >> (63 - x1)) & (~uint64_t{0} << x0);
-}
-
-}  // namespace
-
 void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8_t* plane,
                            uint64_t* scratch) {
   const int64_t H = p.height, W = p.width, P = p.price_rows(), L = p.length;
-  const int64_t bw = p.bar_width, k = p.centre();
   uint64_t* const layer[3] = {scratch, scratch + (H + 1), scratch + 2 * (H + 1)};
+  // Marks set directly; entry H is a sink for marks outside the price rows
+  // (never read, cleared with the rest), so that the writes need no branch.
   uint64_t* const direct = scratch + 3 * (H + 1);
+  auto direct_row = [&](int64_t a) __attribute__((always_inline)) {
+    return static_cast<uint64_t>(a) < static_cast<uint64_t>(P) ? P - 1 - a : H;
+  };
   // Price levels [a, c] of column `col` as a run of rows in layer d.
   auto run = [&](uint64_t* d, int64_t col, int64_t a, int64_t c) __attribute__((always_inline)) {
     a = a < 0 ? 0 : a;
@@ -49,49 +44,57 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     d[P - 1 - c] ^= uint64_t{1} << col;
     d[P - a] ^= uint64_t{1} << col;
   };
-  // Level a in columns [x0, x1], when it is a price row.
-  auto tick = [&](int64_t x0, int64_t x1, int64_t a) {
-    if (static_cast<uint64_t>(a) < static_cast<uint64_t>(P)) {
-      direct[P - 1 - a] |= column_span(x0, x1);
+  // The marks, with `bw` (the bar width) a compile-time 3 at the JKX layout:
+  // the ticks' column masks are then constants shifted, line_columns' division
+  // by it a multiplication, and a shallow overlay segment three masks.
+  auto marks = [&](auto bw) __attribute__((always_inline)) {
+    constexpr bool kJkx = !std::is_same_v<decltype(bw), int64_t>;
+    const int64_t k = (static_cast<int64_t>(bw) - 1) / 2;
+    const uint64_t open_span = (uint64_t{2} << k) - 1;  // columns x0 .. x0 + k
+    const uint64_t close_span = ((uint64_t{1} << k) - 1) << (k + 1);  // x0 + k + 1 .. x0 + 2k
+    for (int64_t i = 0; i < L; ++i) {
+      const int64_t x0 = i * bw;
+      const int64_t* b = lv.bars + i * kBarFields;
+      if (b[kBarLow] != kNoLevel) {
+        run(layer[0], x0 + k, b[kBarLow], b[kBarHigh]);
+        direct[direct_row(b[kBarOpen])] |= open_span << x0;  // kNoLevel: the sink
+        direct[direct_row(b[kBarClose])] |= close_span << x0;
+      }
+      const int64_t n = lv.volume != nullptr ? lv.volume[i] : 0;  // n == 0 toggles twice
+      layer[0][H - n] ^= uint64_t{1} << (x0 + k);
+      layer[0][H] ^= uint64_t{1} << (x0 + k);
     }
-  };
-  for (int64_t i = 0; i < L; ++i) {
-    const int64_t x0 = i * bw;
-    const int64_t* b = lv.bars + i * kBarFields;
-    if (b[kBarLow] != kNoLevel) {
-      run(layer[0], x0 + k, b[kBarLow], b[kBarHigh]);
-      tick(x0, x0 + k, b[kBarOpen]);
-      if (k > 0) tick(x0 + k + 1, x0 + 2 * k, b[kBarClose]);
-    }
-    const int64_t n = lv.volume != nullptr ? lv.volume[i] : 0;  // n == 0 toggles twice
-    layer[0][H - n] ^= uint64_t{1} << (x0 + k);
-    layer[0][H] ^= uint64_t{1} << (x0 + k);
-  }
-  // The overlay's segments; `dx` (the bar width) a compile-time 3 at the JKX
-  // layout, so line_columns' division by it is a multiplication.
-  auto overlay = [&](auto dx) {
+    if (p.num_overlays != 1) return;
     const int64_t* y = lv.overlays;
     for (int64_t j = 0; j + 1 < L; ++j) {
       if (y[j] == kNoLevel || y[j + 1] == kNoLevel) continue;
       const int64_t col = j * bw + k;
+      const int64_t dy = y[j + 1] - y[j];
+      if constexpr (kJkx) {
+        if (dy >= -2 && dy <= 2) {
+          // line_columns' shallow levels for dx = 3: column i at level
+          // y0 + sign * floor((2 |dy| i + 3) / 6): |dy| = 0: 0 0 0 0, 1: 0 0 1 1,
+          // 2: 0 1 1 2; as three row masks of columns (col .. col + 3).
+          const int64_t ady = dy < 0 ? -dy : dy, sign = dy < 0 ? -1 : 1;
+          constexpr uint64_t kMasks[3][3] = {{0xF, 0, 0}, {0x3, 0xC, 0}, {0x1, 0x6, 0x8}};
+          for (int64_t t = 0; t < 3; ++t) {
+            direct[direct_row(y[j] + sign * t)] |= kMasks[ady][t] << col;
+          }
+          continue;
+        }
+      }
       uint64_t* const d = layer[1 + (j & 1)];
       line_columns(
-          static_cast<int64_t>(dx), y[j], y[j + 1],
-          [&](int64_t x, int64_t a) {
-            if (static_cast<uint64_t>(a) < static_cast<uint64_t>(P)) {
-              direct[P - 1 - a] |= uint64_t{1} << (col + x);
-            }
-          },
+          static_cast<int64_t>(bw), y[j], y[j + 1],
+          [&](int64_t x, int64_t a) { direct[direct_row(a)] |= uint64_t{1} << (col + x); },
           [&](int64_t x, int64_t a, int64_t c) { run(d, col + x, a, c); });
     }
-    if (y[L - 1] != kNoLevel) tick((L - 1) * bw + k, (L - 1) * bw + k, y[L - 1]);
+    if (y[L - 1] != kNoLevel) direct[direct_row(y[L - 1])] |= uint64_t{1} << ((L - 1) * bw + k);
   };
-  if (p.num_overlays == 1) {
-    if (bw == 3) {
-      overlay(std::integral_constant<int64_t, 3>{});
-    } else {
-      overlay(bw);
-    }
+  if (p.bar_width == 3) {
+    marks(std::integral_constant<int64_t, 3>{});
+  } else {
+    marks(p.bar_width);
   }
   // Bytes 8j .. 8j + 7 of a 32-byte half take byte j of the mask (per 128-bit
   // lane), then each keeps its own bit.
@@ -102,33 +105,41 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   const uint8_t bg = Store<uint8_t>::convert(p.background);
   const uint8_t fg = Store<uint8_t>::convert(p.foreground);
   const __m256i bgv = _mm256_set1_epi8(static_cast<char>(bg));
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(bg ^ fg));
+  const __m256i fgv = _mm256_set1_epi8(static_cast<char>(fg));
   uint64_t acc0 = 0, acc1 = 0, acc2 = 0;
-  for (int64_t r = 0; r < H; ++r) {
+  // Row r's 64 pixels from its 64-bit mask.
+  auto row = [&](int64_t r, __m256i* half0, __m256i* half1) __attribute__((always_inline)) {
     acc0 ^= layer[0][r];
     acc1 ^= layer[1][r];
     acc2 ^= layer[2][r];
-    const uint64_t row = acc0 | acc1 | acc2 | direct[r];
-    layer[0][r] = layer[1][r] = layer[2][r] = direct[r] = 0;  // clean for the next image
-    const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(row));
+    const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(acc0 | acc1 | acc2 | direct[r]));
     const __m256i m0 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
     const __m256i m1 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, hi), bit), bit);
-    const __m256i half0 = _mm256_xor_si256(bgv, _mm256_and_si256(m0, flip));
-    const __m256i half1 = _mm256_xor_si256(bgv, _mm256_and_si256(m1, flip));
+    *half0 = _mm256_blendv_epi8(bgv, fgv, m0);
+    *half1 = _mm256_blendv_epi8(bgv, fgv, m1);
+  };
+  // Rows whose 64 bytes from the row's start lie inside the plane are stored
+  // whole: what lies past the row is the next rows', written after this one.
+  const int64_t whole = H * W >= 64 ? (H * W - 64) / W + 1 : 0;
+  int64_t r = 0;
+  for (; r < whole; ++r) {
+    __m256i half0, half1;
+    row(r, &half0, &half1);
     uint8_t* const dst = plane + r * W;
-    if (r * W + 64 <= H * W) {
-      // 64 bytes from the row's start: what lies past the row is the next
-      // rows', which are written after this one.
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), half0);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32), half1);
-    } else {
-      alignas(32) uint8_t px[64];  // the plane's last rows: nothing past its end
-      _mm256_store_si256(reinterpret_cast<__m256i*>(px), half0);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(px + 32), half1);
-      std::memcpy(dst, px, static_cast<size_t>(W));
-    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), half0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32), half1);
   }
-  layer[0][H] = layer[1][H] = layer[2][H] = 0;
+  for (; r < H; ++r) {
+    alignas(32) uint8_t px[64];  // the plane's last rows: nothing past its end
+    __m256i half0, half1;
+    row(r, &half0, &half1);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(px), half0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(px + 32), half1);
+    std::memcpy(plane + r * W, px, static_cast<size_t>(W));
+  }
+  // Clean for the next image: the whole scratch at once (a memset of 2 KiB at
+  // the JKX layout), not each row's four words as they are read.
+  std::memset(scratch, 0, static_cast<size_t>(ohlc_bits_scratch(p)) * sizeof(uint64_t));
 }
 
 }  // namespace kernels

@@ -173,7 +173,26 @@ inline void ohlc_image_volume_cpu(const OhlcParams& p, const VolumeView<V>& in, 
   const double rows = static_cast<double>(p.volume_rows);
   const bool usable = vmax > 0.0;
   const double ratio = usable ? rows / vmax : 0.0;
-  for (int64_t l = 0; l < L; ++l) {
+  int64_t l = 0;
+#if defined(__SSE2__)
+  // The same values two at a time, where the rows fit an int32 (the conversion
+  // rounds half to even, as rint does): max(1, rint(t)) is rint(max(t, 1)), and
+  // max_pd(t, 1) is t > 1 ? t : 1, which also takes NaN (0 * inf) to 1.
+  if (p.volume_rows < (int64_t{1} << 31)) {
+    const __m128d vratio = _mm_set1_pd(ratio), vrows = _mm_set1_pd(rows);
+    const __m128d one = _mm_set1_pd(1.0), zero = _mm_setzero_pd();
+    const __m128i keep = usable ? _mm_set1_epi64x(-1) : _mm_setzero_si128();
+    for (; l + 2 <= L; l += 2) {
+      const __m128d x = _mm_loadu_pd(a + l);
+      const __m128d t = _mm_min_pd(_mm_max_pd(_mm_mul_pd(x, vratio), one), vrows);
+      const __m128i n = _mm_unpacklo_epi32(_mm_cvtpd_epi32(t), _mm_setzero_si128());
+      const __m128i finite = _mm_castpd_si128(_mm_cmpeq_pd(_mm_sub_pd(x, x), zero));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(w.levels.volume + l),
+                       _mm_and_si128(n, _mm_and_si128(finite, keep)));
+    }
+  }
+#endif
+  for (; l < L; ++l) {
     double t = a[l] * ratio;  // NaN only as 0 * inf (a denormal maximum): 0 rows, then 1
     t = t > 0.0 ? t : 0.0;
     t = t < rows ? t : rows;

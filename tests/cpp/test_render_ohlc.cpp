@@ -176,6 +176,42 @@ TEST(OhlcLevel, CpuPassIsOhlcLevel) {
   EXPECT_EQ(tk::round_half_even(4503599627370497.0), 4503599627370497.0);
 }
 
+TEST(OhlcVolume, CpuPassIsOhlcImageVolume) {
+  // The CPU volume pass (two at a time in SSE2, rows below 2^31) against the
+  // per-case body: ties of the rounding, zeros, missing volumes, a denormal
+  // maximum (0 * inf), an all-zero window, odd lengths, and rows past 2^31.
+  const double tiny = 4.9e-324;
+  const std::vector<std::vector<double>> windows = {
+      {0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0},  // 8 / 8 * V: ties at V = 12 (1.5, 4.5, ...)
+      {0.5, -1.0, NAN, INFINITY, 2.0, 0.0, 1e-300, 3.0},
+      {tiny, 0.0, tiny, tiny},
+      {0.0, 0.0, 0.0},
+      {NAN, NAN},
+      {1e308, 1.7e308, -1e308},
+      {7.0},
+  };
+  for (int64_t rows : std::vector<int64_t>{1, 2, 12, 51, (int64_t{1} << 31) - 1, int64_t{1} << 31,
+                                           int64_t{1} << 52}) {
+    for (const auto& v : windows) {
+      const int64_t L = static_cast<int64_t>(v.size());
+      tk::OhlcParams p;
+      p.batch = 1;
+      p.length = L;
+      p.height = rows + 2;
+      p.volume_rows = rows;
+      const tk::VolumeView<double> view{v.data(), L, 1};
+      std::vector<int64_t> want(static_cast<size_t>(L)), ints(static_cast<size_t>(L));
+      std::vector<double> reals(static_cast<size_t>(L));
+      tk::ohlc_image_volume(p, view, 0, want.data());
+      tk::OhlcCpuScratch w{};
+      w.levels.volume = ints.data();
+      w.values = reals.data();
+      tk::ohlc_image_volume_cpu(p, view, 0, w);
+      EXPECT_EQ(ints, want) << "rows " << rows << ", first volume " << v[0];
+    }
+  }
+}
+
 TEST(OhlcLevel, RoundsHalfToEvenInDesignOrder) {
   const tk::OhlcScale s = tk::ohlc_scale(0.0, 8.0, 5);  // scale 0.5
   EXPECT_EQ(tk::ohlc_level(s, 1.0), 0);
@@ -343,6 +379,7 @@ const std::vector<Case> kCases = {
     {130, 5, 1, 32, 15, 3, 6, false, true, false, 0},  // more images than a points block
     {2, 21, 1, 200, 64, 3, 40, false, true, false, 6},  // 64 columns, tall, gaps
     {3, 2, 1, 9, 2, 1, 2, false, true, false, 0},       // 2 columns: rows shorter than a store
+    {4, 20, 1, 40, 60, 3, 8, false, true, true, 5},          // JKX bars, ranges: marks clipped
     {4, 20, 1, 64, 60, 3, 12, false, true, false, 0, true},  // JKX layout, scaled prices
     {3, 9, 2, 23, 45, 5, 4, true, true, true, 4, true},      // scaled, with ranges and gaps
 };
