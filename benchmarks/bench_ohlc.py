@@ -9,6 +9,10 @@ and the process CPU time over the wall time of the measurement (one thread on an
 idle machine: about 1; on a shared one less, and the wall-clock rates with it);
 then the issue's targets (op >= 1000x pillow, op >= 0.2x fill_out; the latter also
 for jkx_chart into a reused output, as fill_out writes one) with PASS/MISS.
+The op's methods and fill_out are measured in --rounds interleaved rounds (each
+method --min-time seconds per round, in turn), so that a ratio compares rates
+taken seconds apart on a machine whose neighbours come and go: the fill_out
+ratios are the medians of the per-round ratios, with their range over the rounds.
 The Pillow drawer is written here from the published rules (the paper's code draws
 each window this way, one at a time), from NumPy arrays; "pillow + pandas" draws the
 same way from a DataFrame slice per window whose prices pandas divides by the first
@@ -137,25 +141,45 @@ def mplfinance_drawer(ohlc, vol):
         plt.close(fig)
 
 
+def measure_once(fn, images: int, min_time: float) -> tuple[float, float, float]:
+    """Images/s of calls for at least ``min_time`` seconds; their CPU and wall seconds."""
+    n, start, cpu_start = 0, time.perf_counter(), time.process_time()
+    while True:
+        fn()
+        n += images
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            break
+    return n / elapsed, time.process_time() - cpu_start, elapsed
+
+
 def measure(fn, images: int, min_time: float, repeats: int) -> tuple[float, float]:
     """Median images/s over ``repeats`` measurements after a warm-up call, and the
     process CPU time over the wall time of all of them: about 1 for one busy
     thread on an idle machine, more if other threads worked, less if the machine
     was shared (then wall-clock rates are slower than the code)."""
     fn()  # first-call costs: lazy initialisation, first touch of memory
-    rates, cpu, wall = [], 0.0, 0.0
-    for _ in range(repeats):
-        n, start, cpu_start = 0, time.perf_counter(), time.process_time()
-        while True:
-            fn()
-            n += images
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        rates.append(n / elapsed)
-        cpu += time.process_time() - cpu_start
-        wall += elapsed
-    return statistics.median(rates), cpu / wall
+    runs = [measure_once(fn, images, min_time) for _ in range(repeats)]
+    return statistics.median(r for r, _, _ in runs), sum(c for _, c, _ in runs) / sum(w for _, _, w in runs)
+
+
+def measure_rounds(methods: dict, min_time: float, rounds: int) -> tuple[dict, dict, dict]:
+    """Each method once per round, in turn, ``rounds`` times (after a warm-up call
+    each): per method its median images/s, its CPU share (as measure) and its rate
+    in every round, for ratios of rates taken in the same round."""
+    for fn, _ in methods.values():
+        fn()
+    per_round = {name: [] for name in methods}
+    cpu = {name: 0.0 for name in methods}
+    wall = {name: 0.0 for name in methods}
+    for _ in range(rounds):
+        for name, (fn, images) in methods.items():
+            rate, c, w = measure_once(fn, images, min_time)
+            per_round[name].append(rate)
+            cpu[name] += c
+            wall[name] += w
+    return ({name: statistics.median(r) for name, r in per_round.items()},
+            {name: cpu[name] / wall[name] for name in methods}, per_round)
 
 
 def cpu_model() -> str:
@@ -174,12 +198,15 @@ def main(argv=None) -> dict:
     ap.add_argument("--batch", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-time", type=float, default=1.0)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="measurements of each per-window drawer")
+    ap.add_argument("--rounds", type=int, default=9, help="interleaved rounds of the op's methods and fill_out")
+    ap.add_argument("--round-time", type=float, default=0.3, help="seconds per method per round")
     ap.add_argument("--pil-windows", type=int, default=200)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
         args.batch, args.min_time, args.repeats, args.pil_windows = 64, 0.05, 1, 8
+        args.rounds, args.round_time = 2, 0.02
     torch.set_num_threads(args.threads)
     ohlc, vol, ma, source = load_windows(args.batch)
     t_ohlc, t_vol, t_ma = torch.from_numpy(ohlc), torch.from_numpy(vol), torch.from_numpy(ma)
@@ -190,15 +217,15 @@ def main(argv=None) -> dict:
     k = min(args.pil_windows, args.batch)
     same = np.array_equal(torch_render.jkx_chart(t_ohlc[:k], t_vol[:k], t_ma[:k])[:, 0].numpy(),
                           pillow_drawer(ohlc[:k], vol[:k], ma[:k]))
-    methods = {
+    fast = {
         "op (jkx_chart)": (lambda: torch_render.jkx_chart(t_ohlc, t_vol, t_ma), args.batch),
         "op_out (jkx_chart, out=)": (lambda: torch_render.jkx_chart(t_ohlc, t_vol, t_ma, out=out), args.batch),
         "op_out (render_ohlc, out=)": (lambda: torch_render.render_ohlc(
             scaled, H, volume=t_vol, overlays=scaled_ma, volume_rows=V, background=0.0, foreground=1.0,
             out=out), args.batch),
         "fill_out": (lambda: out.fill_(0), args.batch),
-        "pillow (per window)": (lambda: pillow_drawer(ohlc[:k], vol[:k], ma[:k]), k),
     }
+    methods = {"pillow (per window)": (lambda: pillow_drawer(ohlc[:k], vol[:k], ma[:k]), k)}
     try:
         frame = pandas_frame(ohlc[:k], vol[:k], ma[:k])
         same = same and np.array_equal(pillow_pandas_drawer(frame, k), pillow_drawer(ohlc[:k], vol[:k], ma[:k]))
@@ -211,8 +238,9 @@ def main(argv=None) -> dict:
         methods["mplfinance (new figure)"] = (lambda: mplfinance_drawer(ohlc[:4], vol[:4]), 4)
     except ImportError:
         print("mplfinance: not installed, skipped", file=sys.stderr)
-    rates, shares = {}, {}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"measuring {', '.join(fast)}: {args.rounds} interleaved rounds ...", file=sys.stderr)
+    rates, shares, per_round = measure_rounds(fast, args.round_time, args.rounds)
     for name, (fn, n) in methods.items():
         print(f"measuring {name} ...", file=sys.stderr)
         rates[name], shares[name] = measure(fn, n, args.min_time, args.repeats)
@@ -230,15 +258,25 @@ def main(argv=None) -> dict:
     print(f"{'method':32s} {'images/s':>12s} {'x pillow':>10s} {'x fill_out':>11s} {'cpu/wall':>9s}")
     for name, r in rates.items():
         print(f"{name:32s} {r:12.0f} {r / pil:10.1f} {r / fill:11.3f} {shares[name]:9.2f}")
-    op, op_out = rates["op (jkx_chart)"], rates["op_out (jkx_chart, out=)"]
+    # Ratios to fill_out round by round (rates seconds apart), their median and range.
+    paired = {}
+    for name in fast:
+        ratios = [a / f for a, f in zip(per_round[name], per_round["fill_out"])]
+        paired[name] = (statistics.median(ratios), min(ratios), max(ratios))
+    print(f"per-round ratio to fill_out over {args.rounds} rounds: median (min .. max)")
+    for name in fast:
+        if name != "fill_out":
+            med, lo, hi = paired[name]
+            print(f"  {name:32s} {med:.3f} ({lo:.3f} .. {hi:.3f})")
+    op = rates["op (jkx_chart)"]
     targets = [("op >= 1000x pillow", op / pil, 1000.0)]
     if "pillow + pandas (per window)" in rates:
         targets.append(("op >= 1000x pillow + pandas", op / rates["pillow + pandas (per window)"], 1000.0))
-    targets += [("op >= 0.2x fill_out", op / fill, 0.2),
-                ("op_out (jkx_chart, out=) >= 0.2x fill_out", op_out / fill, 0.2)]
+    targets += [("op >= 0.2x fill_out", paired["op (jkx_chart)"][0], 0.2),
+                ("op_out (jkx_chart, out=) >= 0.2x fill_out", paired["op_out (jkx_chart, out=)"][0], 0.2)]
     for text, got, want in targets:
         print(f"target {text}: {got:.3g} {'PASS' if got >= want else 'MISS'}")
-    return {"rates": rates, "cpu_share": shares, "same": same,
+    return {"rates": rates, "cpu_share": shares, "same": same, "per_round": per_round,
             "targets": {t: (g, g >= w) for t, g, w in targets}}
 
 
