@@ -39,6 +39,7 @@ inline OhlcCpuScratch ohlc_scratch(const OhlcParams& p, bool volume, int64_t* in
   s.levels = {ints, ints + L * kBarFields,
               volume ? ints + L * (kBarFields + p.num_overlays) : nullptr};
   s.raw_levels = ints + L * (kBarFields + p.num_overlays + 1);
+  s.levels.raw = s.raw_levels;
   // (uint64 through the int64 array: the same type but for its sign, may alias.)
   s.bits = ohlc_bits_fit(p) ? reinterpret_cast<uint64_t*>(s.raw_levels + 4 * L) : nullptr;
   s.values = reals;
@@ -57,7 +58,10 @@ template <typename T, typename U, typename V, typename OutT>
 inline void render_ohlc_cpu_image(const OhlcParams& p, const OhlcView<T>& in,
                                   const OverlayView<U>& ov, const VolumeView<V>* volume,
                                   int64_t b, const OhlcCpuScratch& scratch, OutT* plane) {
-  ohlc_image_levels_cpu(p, in, ov, b, scratch);
+  // The bitmask raster reads the levels as computed; the bars' fields are made
+  // only for the byte raster.
+  const bool bits = ohlc_bits_raster_used<OutT>(p, scratch.levels, scratch.bits);
+  ohlc_image_levels_cpu(p, in, ov, b, scratch, !bits);
   if (scratch.levels.volume != nullptr) ohlc_image_volume_cpu(p, *volume, b, scratch);
   ohlc_raster_cpu(p, scratch.levels, plane, scratch.bits);
 }
@@ -96,6 +100,7 @@ inline void render_ohlc_cpu_serial(const OhlcParams& p, const OhlcView<T>& in,
   OhlcCpuScratch scratch = ohlc_scratch(q, q.volume != nullptr, ints.data(), reals.data());
   for (int64_t b = 0; b < p.batch; ++b) {
     scratch.levels = ohlc_workspace_levels(q, b);
+    scratch.levels.raw = scratch.raw_levels;  // as ohlc_scratch sets it
     render_ohlc_cpu_image(q, in, ov, volume, b, scratch, out + b * p.height * p.width);
   }
 }

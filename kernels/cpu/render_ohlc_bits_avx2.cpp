@@ -54,11 +54,13 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     const uint64_t close_span = ((uint64_t{1} << k) - 1) << (k + 1);  // x0 + k + 1 .. x0 + 2k
     for (int64_t i = 0; i < L; ++i) {
       const int64_t x0 = i * bw;
-      const int64_t* b = lv.bars + i * kBarFields;
-      if (b[kBarLow] != kNoLevel) {
-        run(layer[0], x0 + k, b[kBarLow], b[kBarHigh]);
-        direct[direct_row(b[kBarOpen])] |= open_span << x0;  // kNoLevel: the sink
-        direct[direct_row(b[kBarClose])] |= close_span << x0;
+      // The levels of open, high, low, close (ohlc_image_levels' bar from them).
+      const int64_t* b = lv.raw + 4 * i;
+      const int64_t high = b[1], low = b[2];
+      if (high != kNoLevel && low != kNoLevel) {
+        run(layer[0], x0 + k, low < high ? low : high, low < high ? high : low);
+        direct[direct_row(b[0])] |= open_span << x0;  // kNoLevel: the sink
+        direct[direct_row(b[3])] |= close_span << x0;
       }
       const int64_t n = lv.volume != nullptr ? lv.volume[i] : 0;  // n == 0 toggles twice
       layer[0][H - n] ^= uint64_t{1} << (x0 + k);

@@ -23,6 +23,10 @@ struct OhlcImageLevels {
   int64_t* bars;      // [L, kBarFields]
   int64_t* overlays;  // [M, L]
   int64_t* volume;    // [L], or null: no volume panel
+  // [L, 4]: the levels of open, high, low, close as the CPU points pass computes
+  // them, before they are sorted into bars (the bitmask raster reads these, and
+  // then the bars are not made); null where the levels come from a workspace.
+  const int64_t* raw = nullptr;
 };
 
 // A thread's memory for the CPU points pass of one image: the levels, and the
@@ -122,10 +126,12 @@ inline void ohlc_finite_range(const double* v, int64_t n, double* lo_out, double
 }
 
 // ohlc_image_levels on the CPU: the image's values gathered into float64, their
-// range, their levels in one vectorised pass, then the bars' fields.
+// range, their levels in one vectorised pass (w.raw_levels), then, with `bars`,
+// the bars' fields.
 template <typename T, typename U>
 inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
-                                  const OverlayView<U>& ov, int64_t b, const OhlcCpuScratch& w) {
+                                  const OverlayView<U>& ov, int64_t b, const OhlcCpuScratch& w,
+                                  bool bars = true) {
   const int64_t L = p.length;
   const int64_t n = L * (4 + p.num_overlays);
   double* v = w.values;
@@ -146,6 +152,7 @@ inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
   const OhlcScale s = ohlc_scale(lo, hi, p.price_rows());
   ohlc_levels_cpu(s, v, 4 * L, w.raw_levels);
   ohlc_levels_cpu(s, v + 4 * L, n - 4 * L, w.levels.overlays);
+  if (!bars) return;
   for (int64_t l = 0; l < L; ++l) {
     const int64_t* raw = w.raw_levels + 4 * l;
     int64_t* bar = w.levels.bars + l * kBarFields;

@@ -155,20 +155,33 @@ struct OhlcCpuRaster {
   }
 };
 
+// Whether ohlc_raster_cpu draws with the uint8 bitmask raster
+// (kernels/cpu/render_ohlc_bits.h): uint8, parameters it fits, its scratch
+// `bits` and the raw levels given, and AVX2. It reads lv.raw, not lv.bars.
+template <typename OutT>
+inline bool ohlc_bits_raster_used(const OhlcParams& p, const OhlcImageLevels& lv,
+                                  const uint64_t* bits) {
+#if defined(TR_HAVE_AVX2_KERNELS)
+  return std::is_same_v<OutT, uint8_t> && bits != nullptr && lv.raw != nullptr &&
+         ohlc_bits_fit(p) && cpu_isa() == CpuIsa::kAvx2;
+#else
+  (void)p, (void)lv, (void)bits;
+  return false;
+#endif
+}
+
 // Raster of one image into its [H, W] plane from its levels; `bits`: the scratch
-// of the uint8 bitmask raster (kernels/cpu/render_ohlc_bits.h), or null.
+// of the uint8 bitmask raster, or null.
 template <typename OutT>
 inline void ohlc_raster_cpu(const OhlcParams& p, const OhlcImageLevels& lv, OutT* plane,
                             uint64_t* bits = nullptr) {
 #if defined(TR_HAVE_AVX2_KERNELS)
   if constexpr (std::is_same_v<OutT, uint8_t>) {
-    if (bits != nullptr && ohlc_bits_fit(p) && cpu_isa() == CpuIsa::kAvx2) {
+    if (ohlc_bits_raster_used<OutT>(p, lv, bits)) {
       ohlc_raster_bits_avx2(p, lv, plane, bits);
       return;
     }
   }
-#else
-  (void)bits;
 #endif
   fill_value(plane, p.height * p.width, Store<OutT>::convert(p.background));
   const OhlcCpuRaster<OutT> raster{plane,        Store<OutT>::convert(p.foreground),
