@@ -13,10 +13,18 @@
 #include <emmintrin.h>
 #endif
 
+#include "kernels/common/cpu_isa.h"
 #include "kernels/render_ohlc.h"
 
 namespace torch_render {
 namespace kernels {
+
+#if defined(TR_HAVE_AVX2_KERNELS)
+// The AVX2 copies (kernels/cpu/render_ohlc_levels_avx2.cpp), four values at a
+// time; only where the CPU has AVX2. The levels one needs a usable, non-flat scale.
+void ohlc_finite_range_avx2(const double* v, int64_t n, double* lo_out, double* hi_out);
+void ohlc_scaled_levels_avx2(const OhlcScale& s, const double* v, int64_t n, int64_t* out);
+#endif
 
 // Where the levels of one image live (a scratch, or the workspace slices of p).
 struct OhlcImageLevels {
@@ -38,57 +46,81 @@ struct OhlcCpuScratch {
   uint64_t* bits;       // ohlc_bits_scratch(p), zeroed; null: the bitmask raster unused
 };
 
-// ohlc_level of n values: the same float64 operations without branches, two at
-// a time in SSE2. Rounding: for |t| <= 2^40, t + 1.5 * 2^52 lies in
-// [2^52, 2^53), where doubles are the integers, so the addition rounds t half to
-// even and the difference of the bit patterns is that integer (no conversion
-// instruction for int64 lanes before AVX-512).
-inline void ohlc_levels_cpu(const OhlcScale& s, const double* v, int64_t n, int64_t* out) {
-  if (!s.usable || s.flat) {
-    const int64_t level = s.usable ? s.flat_level : kNoLevel;
-    for (int64_t i = 0; i < n; ++i) out[i] = v[i] - v[i] == 0.0 ? level : kNoLevel;
-    return;
-  }
-  constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
-  int64_t magic_bits;
-  std::memcpy(&magic_bits, &kMagic, sizeof(magic_bits));
-  const double lo = s.lo, scale = s.scale;
-  int64_t i = 0;
-#if defined(__SSE2__)
-  // GCC does not vectorise the loop below (the int64 select on a double
-  // compare); the same operations per lane.
-  const __m128d vlo = _mm_set1_pd(lo), vscale = _mm_set1_pd(scale);
-  const __m128d vmin = _mm_set1_pd(-kLevelClamp), vmax = _mm_set1_pd(kLevelClamp);
-  const __m128d vmagic = _mm_set1_pd(kMagic), zero = _mm_setzero_pd();
-  const __m128i vbits = _mm_set1_epi64x(magic_bits), none = _mm_set1_epi64x(kNoLevel);
-  for (; i + 2 <= n; i += 2) {
-    const __m128d x = _mm_loadu_pd(v + i);
-    __m128d t = _mm_mul_pd(_mm_sub_pd(x, vlo), vscale);
-    t = _mm_and_pd(t, _mm_cmpord_pd(t, t));
-    t = _mm_min_pd(_mm_max_pd(t, vmin), vmax);  // max/min: the selects below, t not NaN
-    const __m128i level = _mm_sub_epi64(_mm_castpd_si128(_mm_add_pd(t, vmagic)), vbits);
-    const __m128i finite = _mm_castpd_si128(_mm_cmpeq_pd(_mm_sub_pd(x, x), zero));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                     _mm_or_si128(_mm_and_si128(finite, level), _mm_andnot_si128(finite, none)));
-  }
-#endif
+// 1.5 * 2^52: for |t| <= 2^40, t + kLevelMagic lies in [2^52, 2^53), where
+// doubles are the integers, so the addition rounds t half to even and the
+// difference of the bit patterns is that integer (no conversion instruction for
+// int64 lanes before AVX-512).
+constexpr double kLevelMagic = 6755399441055744.0;
+inline int64_t level_magic_bits() {
+  int64_t bits;
+  std::memcpy(&bits, &kLevelMagic, sizeof(bits));
+  return bits;
+}
+
+// Values [i, n) of ohlc_levels_cpu one at a time (a usable, non-flat scale).
+inline void ohlc_levels_tail(const OhlcScale& s, const double* v, int64_t i, int64_t n,
+                             int64_t* out) {
+  const int64_t magic_bits = level_magic_bits();
   for (; i < n; ++i) {
     const double x = v[i];
-    double t = (x - lo) * scale;
+    double t = (x - s.lo) * s.scale;
     t = t == t ? t : 0.0;  // inf * 0 (see ohlc_level); non-finite x is masked below
     t = t < -kLevelClamp ? -kLevelClamp : t;
     t = t > kLevelClamp ? kLevelClamp : t;
-    const double r = t + kMagic;
+    const double r = t + kLevelMagic;
     int64_t bits;
     std::memcpy(&bits, &r, sizeof(bits));
     out[i] = x - x == 0.0 ? bits - magic_bits : kNoLevel;
   }
 }
 
+// ohlc_level of n values: the same float64 operations without branches, four at
+// a time with AVX2 (kernels/cpu/render_ohlc_levels_avx2.cpp), else two in SSE2,
+// rounding by kLevelMagic.
+inline void ohlc_levels_cpu(const OhlcScale& s, const double* v, int64_t n, int64_t* out) {
+  if (!s.usable || s.flat) {
+    const int64_t level = s.usable ? s.flat_level : kNoLevel;
+    for (int64_t i = 0; i < n; ++i) out[i] = v[i] - v[i] == 0.0 ? level : kNoLevel;
+    return;
+  }
+#if defined(TR_HAVE_AVX2_KERNELS)
+  if (cpu_isa() == CpuIsa::kAvx2) {
+    ohlc_scaled_levels_avx2(s, v, n, out);
+    return;
+  }
+#endif
+  int64_t i = 0;
+#if defined(__SSE2__)
+  // GCC does not vectorise the tail's loop (the int64 select on a double
+  // compare); the same operations per lane.
+  const __m128d vlo = _mm_set1_pd(s.lo), vscale = _mm_set1_pd(s.scale);
+  const __m128d vmin = _mm_set1_pd(-kLevelClamp), vmax = _mm_set1_pd(kLevelClamp);
+  const __m128d vmagic = _mm_set1_pd(kLevelMagic), zero = _mm_setzero_pd();
+  const __m128i vbits = _mm_set1_epi64x(level_magic_bits()), none = _mm_set1_epi64x(kNoLevel);
+  for (; i + 2 <= n; i += 2) {
+    const __m128d x = _mm_loadu_pd(v + i);
+    __m128d t = _mm_mul_pd(_mm_sub_pd(x, vlo), vscale);
+    t = _mm_and_pd(t, _mm_cmpord_pd(t, t));
+    t = _mm_min_pd(_mm_max_pd(t, vmin), vmax);  // max/min: the tail's selects, t not NaN
+    const __m128i level = _mm_sub_epi64(_mm_castpd_si128(_mm_add_pd(t, vmagic)), vbits);
+    const __m128i finite = _mm_castpd_si128(_mm_cmpeq_pd(_mm_sub_pd(x, x), zero));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_or_si128(_mm_and_si128(finite, level), _mm_andnot_si128(finite, none)));
+  }
+#endif
+  ohlc_levels_tail(s, v, i, n, out);
+}
+
 // The finite minimum and maximum of n values (+-inf when none), in four
 // independent chains. The sign of a zero extreme may differ from one scan's; no
 // level depends on it (v - 0.0 == v - -0.0 up to a zero's sign, hi == lo alike).
 inline void ohlc_finite_range(const double* v, int64_t n, double* lo_out, double* hi_out) {
+#if defined(TR_HAVE_AVX2_KERNELS)
+  if (cpu_isa() == CpuIsa::kAvx2) {
+    ohlc_finite_range_avx2(v, n, lo_out, hi_out);
+    return;
+  }
+#endif
   double lo[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
   double hi[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
   int64_t i = 0;

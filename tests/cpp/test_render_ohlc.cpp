@@ -135,7 +135,8 @@ TEST(OhlcLine, IncrementalColumnsAreTheClosedForm) {
 }
 
 TEST(OhlcLevel, CpuPassIsOhlcLevel) {
-  // The CPU's vectorised levels and range against ohlc_level and a plain scan.
+  // The CPU's vectorised levels and range (AVX2 and SSE2 copies) against
+  // ohlc_level and a plain scan.
   std::mt19937 gen(5);
   std::uniform_real_distribution<double> unit(-1.0, 1.0);
   std::vector<double> v;
@@ -145,28 +146,34 @@ TEST(OhlcLevel, CpuPassIsOhlcLevel) {
     v.push_back(x);
   }
   std::shuffle(v.begin(), v.end(), gen);
-  for (int64_t n : std::vector<int64_t>{0, 1, 3, 4, 7, 64, static_cast<int64_t>(v.size())}) {
-    double lo, hi, want_lo = INFINITY, want_hi = -INFINITY;
-    tk::ohlc_finite_range(v.data(), n, &lo, &hi);
-    for (int64_t i = 0; i < n; ++i) {
-      if (std::isfinite(v[i])) {
-        want_lo = std::min(want_lo, v[i]);
-        want_hi = std::max(want_hi, v[i]);
+  for (tk::CpuIsa isa : {tk::CpuIsa::kBaseline, tk::CpuIsa::kAvx2}) {
+    if (!tk::cpu_isa_supported(isa)) continue;
+    const tk::ScopedIsa scoped(isa);
+    SCOPED_TRACE(tk::cpu_isa_name(isa));
+    for (int64_t n : std::vector<int64_t>{0, 1, 3, 4, 7, 64, static_cast<int64_t>(v.size())}) {
+      double lo, hi, want_lo = INFINITY, want_hi = -INFINITY;
+      tk::ohlc_finite_range(v.data(), n, &lo, &hi);
+      for (int64_t i = 0; i < n; ++i) {
+        if (std::isfinite(v[i])) {
+          want_lo = std::min(want_lo, v[i]);
+          want_hi = std::max(want_hi, v[i]);
+        }
       }
+      EXPECT_EQ(lo, want_lo);
+      EXPECT_EQ(hi, want_hi);
     }
-    EXPECT_EQ(lo, want_lo);
-    EXPECT_EQ(hi, want_hi);
-  }
-  const std::vector<std::pair<double, double>> ranges = {
-      {90.0, 110.0}, {99.0, 101.0}, {100.0, 100.0}, {-1e300, 1e300}, {0.0, 1e-310},
-      {NAN, 1.0},    {2.0, 1.0},    {98.0, 102.0}};
-  for (int64_t rows : std::vector<int64_t>{1, 2, 51, 1000, int64_t{1} << 50}) {
-    for (const auto& [lo, hi] : ranges) {
-      const tk::OhlcScale s = tk::ohlc_scale(lo, hi, rows);
-      std::vector<int64_t> got(v.size());
-      tk::ohlc_levels_cpu(s, v.data(), static_cast<int64_t>(v.size()), got.data());
-      for (size_t i = 0; i < v.size(); ++i) {
-        ASSERT_EQ(got[i], tk::ohlc_level(s, v[i])) << "v " << v[i] << " lo " << lo << " hi " << hi;
+    const std::vector<std::pair<double, double>> ranges = {
+        {90.0, 110.0}, {99.0, 101.0}, {100.0, 100.0}, {-1e300, 1e300}, {0.0, 1e-310},
+        {NAN, 1.0},    {2.0, 1.0},    {98.0, 102.0}};
+    for (int64_t rows : std::vector<int64_t>{1, 2, 51, 1000, int64_t{1} << 50}) {
+      for (const auto& [lo, hi] : ranges) {
+        const tk::OhlcScale s = tk::ohlc_scale(lo, hi, rows);
+        std::vector<int64_t> got(v.size());
+        tk::ohlc_levels_cpu(s, v.data(), static_cast<int64_t>(v.size()), got.data());
+        for (size_t i = 0; i < v.size(); ++i) {
+          ASSERT_EQ(got[i], tk::ohlc_level(s, v[i]))
+              << "v " << v[i] << " lo " << lo << " hi " << hi;
+        }
       }
     }
   }
