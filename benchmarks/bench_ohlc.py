@@ -203,12 +203,20 @@ def main(argv=None) -> dict:
     ap.add_argument("--round-time", type=float, default=0.3, help="seconds per method per round")
     ap.add_argument("--pil-windows", type=int, default=200)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--dump-windows", metavar="DIR",
+                    help="write the windows (float64 ohlc, volume, ma) for benchmarks/cpp/ohlc_kernel.cpp and exit")
     args = ap.parse_args(argv)
     if args.quick:
         args.batch, args.min_time, args.repeats, args.pil_windows = 64, 0.05, 1, 8
         args.rounds, args.round_time = 2, 0.02
     torch.set_num_threads(args.threads)
     ohlc, vol, ma, source = load_windows(args.batch)
+    if args.dump_windows:
+        os.makedirs(args.dump_windows, exist_ok=True)
+        for name, a in (("ohlc", ohlc), ("volume", vol), ("ma", ma)):
+            np.ascontiguousarray(a, dtype=np.float64).tofile(os.path.join(args.dump_windows, f"{name}.f64"))
+        print(f"{args.batch} windows of {source} in {args.dump_windows}")
+        return {}
     t_ohlc, t_vol, t_ma = torch.from_numpy(ohlc), torch.from_numpy(vol), torch.from_numpy(ma)
     scaled = t_ohlc * (1.0 / t_ohlc[:, :1, 3:4])
     scaled_ma = t_ma * (1.0 / t_ohlc[:, :1, 3:4])
