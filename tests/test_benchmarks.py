@@ -5,6 +5,7 @@ they report every target line."""
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import os
 import sys
@@ -63,3 +64,27 @@ def test_bench_backward_quick(capsys):
     assert load("bench_backward").main(["--quick", "--sizes", "32x48", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "backward" in out and ("PASS" in out or "MISS" in out)
+
+
+def test_ohlc_kernel_harness_builds_and_agrees_across_isas(tmp_path):
+    """benchmarks/cpp/ohlc_kernel.cpp compiles against the kernels as they are and
+    draws the same images (its checksum) with the AVX2 and the baseline code."""
+    import shutil
+    import subprocess
+
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    load("bench_ohlc").main(["--batch", "16", "--dump-windows", str(tmp_path)])
+    exe = tmp_path / "ohlc_kernel"
+    sources = [os.path.join(REPO, "benchmarks", "cpp", "ohlc_kernel.cpp")]
+    sources += sorted(glob.glob(os.path.join(REPO, "kernels", "cpu", "*_avx2.cpp")))
+    subprocess.run([cxx, "-O2", "-ffp-contract=off", "-I", REPO, *sources, "-o", str(exe)], check=True)
+    sums = {}
+    for isa in ("baseline", "avx2"):
+        env = dict(os.environ, TORCH_RENDER_CPU_ISA=isa)
+        out = subprocess.run([str(exe), str(tmp_path), "16", "3"], env=env, check=True, capture_output=True,
+                             text=True).stdout
+        assert "ns per image" in out, out
+        sums[isa] = out.split("checksum")[-1].strip()
+    assert sums["baseline"] == sums["avx2"], sums
