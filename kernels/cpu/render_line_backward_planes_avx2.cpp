@@ -1,18 +1,17 @@
 // The AVX2 pass 1 of render_line's backward plane by plane (line_plane_grad_cpu
-// in kernels/render_line_backward_cpu.h), for float32 gradients, in the forward's
-// manner: each band of rows first takes, per pixel, the minimum squared distance
-// over the plane's primitives that reach it (with which primitive, how many tie,
-// and that primitive's t and cy), then reads the incoming gradient once per pixel
-// inside the ramp and adds what it gives to the nearest primitive's accumulators.
-// That replaces the per-primitive walk's tests against gathered neighbours.
+// in kernels/render_line_backward_cpu.h), for float32 gradients, as the forward
+// rasters: each band of rows first takes, per pixel, the minimum squared distance
+// over the primitives that reach it (which one, how many tie, its t and cy), then
+// reads the incoming gradient once per ramp pixel and adds what it gives to the
+// nearest primitive's accumulators, instead of walking each primitive's pixels
+// and testing its gathered neighbours there.
 //
 // The bits are the shared body's (line_primitive_grad_body): a pixel gives a
-// primitive something only where that primitive's distance is the minimum and in
-// the ramp, with share 1 / ties, computed with the body's float32 operations; and
-// each primitive's accumulator col % kGradLanes receives its pixels in the body's
-// order, rows ascending, then columns ascending, because the bands are swept so.
-// (A conservative cull suffices: every primitive at the minimum distance of a ramp
-// pixel is within reach of it, so row_columns includes that pixel.)
+// primitive something only where its distance is the minimum and in the ramp,
+// with share 1 / ties, from the body's float32 operations; and each primitive's
+// accumulator col % kGradLanes receives its pixels in the body's order (rows, then
+// columns, ascending), as the bands are swept. A conservative cull suffices: every
+// primitive at a ramp pixel's minimum distance is within reach of it.
 #include "kernels/render_line_backward_cpu.h"
 
 #if defined(TR_HAVE_AVX2_KERNELS)
@@ -45,12 +44,44 @@ struct PlanePass {
     return m.dirty + (buf * kGradBandRows + r) * m.dirty_bytes;
   }
 
+  // row_columns of q for the 8 rows `py` at once, rounded inwards to whole
+  // columns (the same operations: max_f(a, b) is max_ps(b, a), min_f likewise):
+  // the rows that have any, as bits, and their first and last columns.
+  static int columns(const LinePrimitive& q, __m256 py, float last, int32_t* c0, int32_t* c1) {
+    const __m256 reach = _mm256_set1_ps(q.reach);
+    const __m256 ya = _mm256_set1_ps(q.ya);
+    const __m256 yb = _mm256_set1_ps(q.yb);
+    const __m256 xa = _mm256_set1_ps(q.xa);
+    const __m256 sx = _mm256_set1_ps(q.sx);
+    const __m256 t0 = _mm256_min_ps(yb, _mm256_max_ps(ya, _mm256_sub_ps(py, reach)));
+    const __m256 t1 = _mm256_max_ps(ya, _mm256_min_ps(yb, _mm256_add_ps(py, reach)));
+    const __m256 x0 = _mm256_add_ps(xa, _mm256_mul_ps(_mm256_sub_ps(t0, ya), sx));
+    const __m256 x1 = _mm256_add_ps(xa, _mm256_mul_ps(_mm256_sub_ps(t1, ya), sx));
+    __m256 lo = _mm256_min_ps(_mm256_set1_ps(q.x_lo), _mm256_min_ps(x1, x0));
+    lo = _mm256_max_ps(_mm256_setzero_ps(), _mm256_sub_ps(lo, reach));
+    __m256 hi = _mm256_max_ps(_mm256_set1_ps(q.x_hi), _mm256_max_ps(x1, x0));
+    hi = _mm256_min_ps(_mm256_set1_ps(last), _mm256_add_ps(hi, reach));
+    lo = _mm256_round_ps(lo, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    hi = _mm256_round_ps(hi, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m256 some = _mm256_cmp_ps(lo, hi, _CMP_LE_OQ);
+    const auto store = [](int32_t* to, __m256 v) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(to), _mm256_cvttps_epi32(v));
+    };
+    store(c0, _mm256_and_ps(lo, some));
+    store(c1, _mm256_and_ps(hi, some));
+    return _mm256_movemask_ps(some);
+  }
+
   // Every pixel of rows [r0, r1] within reach of a primitive: the minimum
   // distance over them, into band buffer `buf`; marks the vectors it touched.
   void measure(int64_t r0, int64_t r1, int buf) {
     const float last = static_cast<float>(p.width - 1);
+    const LinePrimitive* const prims = m.prims;
     const __m256 iota = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i iota_i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 rows = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(r0)), iota);
+    alignas(32) int32_t c0_of[8], c1_of[8];
     // The band's primitives: the previous band's that reach this one, then those
     // that start in it.
     int32_t* band = m.band + buf * m.max_prims;
@@ -58,12 +89,12 @@ struct PlanePass {
     int64_t nb = 0;
     for (int64_t k = 0; k < n_band[1 - buf]; ++k) {
       band[nb] = before[k];
-      nb += m.prims[before[k]].row_hi >= r0 ? 1 : 0;
+      nb += prims[before[k]].row_hi >= r0 ? 1 : 0;
     }
-    for (; next < n && m.prims[m.order[next]].row_lo <= r1; ++next) band[nb++] = m.order[next];
+    for (; next < n && prims[m.order[next]].row_lo <= r1; ++next) band[nb++] = m.order[next];
     for (int64_t k = 0; k < nb; ++k) {
       const int64_t i = band[k];
-      const LinePrimitive& q = m.prims[i];
+      const LinePrimitive& q = prims[i];
       const __m256 x0 = _mm256_set1_ps(q.x0);
       const __m256 ex = _mm256_set1_ps(q.ex);
       const __m256 ey = _mm256_set1_ps(q.ey);
@@ -72,20 +103,18 @@ struct PlanePass {
       const __m256i index = _mm256_set1_epi32(static_cast<int32_t>(i));
       const int64_t first = q.row_lo > r0 ? q.row_lo : r0;
       const int64_t end = q.row_hi < r1 ? q.row_hi : r1;
+      const int rows_with = columns(q, rows, last, c0_of, c1_of);
       for (int64_t row = first; row <= end; ++row) {
-        float lo, hi;
-        row_columns(q, static_cast<float>(row), 0.0f, last, &lo, &hi);
-        lo = ceilf(lo);
-        hi = floorf(hi);
-        if (!(lo <= hi)) continue;
-        const int64_t c0 = static_cast<int64_t>(lo);
-        const int64_t c1 = static_cast<int64_t>(hi);
+        if (((rows_with >> (row - r0)) & 1) == 0) continue;
+        const int64_t c0 = c0_of[row - r0];
+        const int64_t c1 = c1_of[row - r0];
+        const __m256i row_last = _mm256_set1_epi32(static_cast<int32_t>(c1));
         const __m256 ay = _mm256_set1_ps(q.y0 - static_cast<float>(row));
-        const int64_t at = row_at(buf, row - r0);
+        const int64_t at = row_at(buf, row - r0) + c0;
         uint8_t* touched = dirty(buf, row - r0);
         // 8 columns from the row's first: the accumulators go by column, so the
         // vectors need no alignment, and a steep primitive's row fits in one.
-        for (int64_t base = c0; base <= c1; base += 8) {
+        for (int64_t base = c0, cell = at; base <= c1; base += 8, cell += 8) {
           // ramp_pixel's t, cx, cy and d2 (-(dot) / ee is dot / -ee in IEEE).
           const __m256 px = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(base)), iota);
           const __m256 ax = _mm256_sub_ps(x0, px);
@@ -98,27 +127,31 @@ struct PlanePass {
           const __m256 cx = _mm256_add_ps(ax, _mm256_mul_ps(t, ex));
           const __m256 cy = _mm256_add_ps(ay, _mm256_mul_ps(t, ey));
           const __m256 d2 = _mm256_add_ps(_mm256_mul_ps(cx, cx), _mm256_mul_ps(cy, cy));
-          float* best = m.best + at + base;
+          float* best = m.best + cell;
           const __m256 old = _mm256_loadu_ps(best);
-          const __m256 lt = _mm256_cmp_ps(d2, old, _CMP_LT_OQ);
-          const __m256 eq = _mm256_cmp_ps(d2, old, _CMP_EQ_OQ);
-          float* ties = m.ties + at + base;
+          // Only the row's columns: the others keep their state (+inf where unset).
+          const __m256 in_row = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+              _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)), iota_i), row_last));
+          const __m256 lt = _mm256_andnot_ps(in_row, _mm256_cmp_ps(d2, old, _CMP_LT_OQ));
+          const __m256 eq = _mm256_andnot_ps(in_row, _mm256_cmp_ps(d2, old, _CMP_EQ_OQ));
+          float* ties = m.ties + cell;
           const __m256 tied = _mm256_add_ps(_mm256_loadu_ps(ties), _mm256_and_ps(eq, one));
           _mm256_storeu_ps(best, _mm256_blendv_ps(old, d2, lt));
           _mm256_storeu_ps(ties, _mm256_blendv_ps(tied, one, lt));
-          float* tt = m.t + at + base;
+          float* tt = m.t + cell;
           _mm256_storeu_ps(tt, _mm256_blendv_ps(_mm256_loadu_ps(tt), t, lt));
-          float* cyy = m.cy + at + base;
+          float* cyy = m.cy + cell;
           _mm256_storeu_ps(cyy, _mm256_blendv_ps(_mm256_loadu_ps(cyy), cy, lt));
-          float* idx = reinterpret_cast<float*>(m.idx + at + base);
-          _mm256_storeu_ps(idx, _mm256_blendv_ps(_mm256_loadu_ps(idx), _mm256_castsi256_ps(id), lt));
+          float* idx = reinterpret_cast<float*>(m.idx + cell);
+          _mm256_storeu_ps(idx,
+                           _mm256_blendv_ps(_mm256_loadu_ps(idx), _mm256_castsi256_ps(id), lt));
           // The last primitive to tie: the other one when exactly two do (the
           // joins of consecutive segments, mostly).
-          float* idx2 = reinterpret_cast<float*>(m.idx2 + at + base);
+          float* idx2 = reinterpret_cast<float*>(m.idx2 + cell);
           _mm256_storeu_ps(idx2,
                            _mm256_blendv_ps(_mm256_loadu_ps(idx2), _mm256_castsi256_ps(index), eq));
           touched[base >> 3] = 1;
-          touched[(base + 7) >> 3] = 1;
+          touched[(base + 7 < c1 ? base + 7 : c1) >> 3] = 1;
         }
       }
     }
@@ -128,7 +161,8 @@ struct PlanePass {
   // Which of 32 vectors' flags are set.
   static uint32_t touched_bits(const uint8_t* flags) {
     const __m256i f = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(flags));
-    return ~static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(f, _mm256_setzero_si256())));
+    const __m256i unset = _mm256_cmpeq_epi8(f, _mm256_setzero_si256());
+    return ~static_cast<uint32_t>(_mm256_movemask_epi8(unset));
   }
 
   // Asks the cache for the incoming gradient of the vectors band `buf` touched.
@@ -150,8 +184,10 @@ struct PlanePass {
   // it (share: 1 / ties), as the body computes it.
   void add_scalar(int64_t i, int64_t row, int64_t col, float share, float g) {
     float value, t, dist2;
-    ramp_pixel(m.prims[i], p.half_width + 0.5f, static_cast<float>(col), static_cast<float>(row),
-               &value, &t, &dist2);
+    if (!ramp_pixel(m.prims[i], p.half_width + 0.5f, static_cast<float>(col),
+                    static_cast<float>(row), &value, &t, &dist2)) {
+      return;  // never: its distance is the pixel's, inside the ramp
+    }
     const float v = g * -(p.foreground - p.background) * (value * share);
     double* acc = m.acc + int64_t{m.ids[i]} * 8 + (col & 3);
     acc[0] += static_cast<double>(v * (1.0f - t));
@@ -181,6 +217,7 @@ struct PlanePass {
     const __m256 dI_dd = _mm256_set1_ps(-(p.foreground - p.background));
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i width = _mm256_set1_epi32(static_cast<int32_t>(p.width));
+    const int64_t stride_w = grad.stride_w;
     alignas(32) float v0_of[8], v1_of[8], d2_of[8], ties_of[8], g_of[8];
     alignas(32) int32_t id_of[8], id2_of[8];
     for (int64_t row = r0; row <= r1; ++row) {
@@ -198,7 +235,8 @@ struct PlanePass {
           _mm256_store_ps(best, inf);
           const __m256 d = _mm256_sqrt_ps(d2);
           const __m256 a = _mm256_sub_ps(ramp_top, d);
-          const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)), iota);
+          const __m256i cols =
+              _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)), iota);
           __m256 ramp = _mm256_and_ps(_mm256_cmp_ps(a, zero, _CMP_GT_OQ),
                                       _mm256_cmp_ps(a, one, _CMP_LT_OQ));
           ramp = _mm256_and_ps(ramp, _mm256_cmp_ps(d, zero, _CMP_GT_OQ));
@@ -206,15 +244,15 @@ struct PlanePass {
           int mask = _mm256_movemask_ps(ramp);
           if (mask == 0) continue;
           __m256 gv;
-          if (grad.stride_w == 1 && base + 8 <= p.width) {
+          if (stride_w == 1 && base + 8 <= p.width) {
             // Lanes outside the ramp are never added: any value will do there.
             gv = _mm256_loadu_ps(line + base);
-          } else if (grad.stride_w == 1) {
+          } else if (stride_w == 1) {
             gv = _mm256_maskload_ps(line + base, _mm256_castps_si256(ramp));
           } else {
             alignas(32) float buf8[8];
             for (int l = 0; l < 8; ++l) {
-              buf8[l] = (mask >> l) & 1 ? line[(base + l) * grad.stride_w] : 0.0f;
+              buf8[l] = (mask >> l) & 1 ? line[(base + l) * stride_w] : 0.0f;
             }
             gv = _mm256_load_ps(buf8);
           }
@@ -228,8 +266,8 @@ struct PlanePass {
           const __m256 v = _mm256_mul_ps(_mm256_mul_ps(gv, dI_dd), value);
           _mm256_store_ps(v0_of, _mm256_mul_ps(v, _mm256_sub_ps(one, t)));
           _mm256_store_ps(v1_of, _mm256_mul_ps(v, t));
-          _mm256_store_si256(reinterpret_cast<__m256i*>(id_of),
-                             _mm256_load_si256(reinterpret_cast<const __m256i*>(m.idx + at + base)));
+          const auto* ids = reinterpret_cast<const __m256i*>(m.idx + at + base);
+          _mm256_store_si256(reinterpret_cast<__m256i*>(id_of), _mm256_load_si256(ids));
           if (tied != 0) {
             _mm256_store_si256(
                 reinterpret_cast<__m256i*>(id2_of),

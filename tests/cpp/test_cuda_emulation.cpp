@@ -275,6 +275,29 @@ TEST(CudaEmulation, BackwardMatchesCpuBitForBitInAnyOrder) {
   }
 }
 
+TEST(CudaEmulation, BackwardSharesTiesAsTheBodyDoesOnEveryPath) {
+  // Overlaid copies of one series: every pixel is as near to 2 or 3 primitives,
+  // and the joins to twice as many (the plane pass's rarer tie paths).
+  for (const int64_t copies : {2, 3}) {
+    SCOPED_TRACE(copies);
+    const Case c{2, copies, 30, 60, 90, false, true, 3.0f, 0.0f, false, 0};
+    Inputs in = make_inputs(c, 700);
+    for (int64_t b = 0; b < c.B; ++b) {
+      for (int64_t s = 1; s < c.S; ++s) {
+        for (int64_t l = 0; l < c.L; ++l) {
+          in.series[(b * c.S + s) * c.L + l] = in.series[b * c.S * c.L + l];
+        }
+      }
+    }
+    const auto grad = make_grad(c, 1, 800);
+    const Gradients body = backward(c, in, grad, 0);
+    for (int order = 3; order <= 5; ++order) {
+      SCOPED_TRACE(order);
+      expect_same_bits(backward(c, in, grad, order).series, body.series);
+    }
+  }
+}
+
 TEST(CudaEmulation, BackwardHasGradientsOnlyWhereTheModelDoes) {
   for (size_t i = 0; i < kCases.size(); ++i) {
     SCOPED_TRACE(i);
