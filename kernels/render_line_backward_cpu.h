@@ -20,8 +20,8 @@ namespace kernels {
 constexpr int64_t kGradBandRows = 8;
 
 // Per-thread memory of line_plane_grad_cpu, carved from one block of doubles by
-// line_plane_grad_scratch: the plane's primitives, their accumulators and two band
-// buffers of the minimum distance per pixel.
+// line_plane_grad_scratch: the plane's primitives, their accumulators and a band
+// buffer of the minimum distance per pixel.
 struct LinePlaneGradScratch {
   int64_t max_prims;     // primitives a plane can have: (overlay ? S : 1) * L
   int64_t padded_width;  // W rounded up to 8 columns, and 8 more (vectors start anywhere)
@@ -31,13 +31,13 @@ struct LinePlaneGradScratch {
   int32_t* order;        // [max_prims]: their indices by first row
   int32_t* band;         // [2][max_prims]: those that reach each band
   double* acc;           // [max_prims][2][kGradLanes]: the body's accumulators
-  float* best;           // [2][kGradBandRows][padded_width]: minimum d2, +inf when unset
+  float* best;           // [kGradBandRows][padded_width]: minimum d2, +inf when unset
   float* ties;           // the same: how many primitives are at it
   float* t;              // the same: the nearest primitive's t and cy there
   float* cy;
   int32_t* idx;          // the same: its id
   int32_t* idx2;         // the same: the index in prims of the last other that tied
-  uint8_t* dirty;        // [2][kGradBandRows][dirty_bytes], 0 or 1
+  uint8_t* dirty;        // [kGradBandRows][dirty_bytes], 0 or 1
 };
 
 // The doubles of line_plane_grad_cpu's memory; with `base`, carves it and sets
@@ -47,7 +47,7 @@ inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
   const int64_t max_prims = (p.channel_mode ? 1 : p.num_series) * p.length;
   const int64_t padded = (p.width + 7) / 8 * 8 + 8;
   const int64_t flags = (padded / 8 + 31) / 32 * 32;
-  const int64_t cells = 2 * kGradBandRows * padded;
+  const int64_t cells = kGradBandRows * padded;
   // Sizes in doubles, each a multiple of 4 so every array stays 32-byte aligned.
   const auto up = [](int64_t bytes) { return (bytes + 31) / 32 * 4; };
   const int64_t n_prims = up(max_prims * static_cast<int64_t>(sizeof(LinePrimitive)));
@@ -55,7 +55,7 @@ inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
   const int64_t n_band = up(2 * max_prims * 4);
   const int64_t n_acc = max_prims * 8;
   const int64_t n_cell = up(cells * 4);
-  const int64_t n_dirty = up(2 * kGradBandRows * flags);
+  const int64_t n_dirty = up(kGradBandRows * flags);
   const int64_t total = n_prims + 2 * n_ids + n_band + n_acc + 6 * n_cell + n_dirty + 4;
   if (base == nullptr) return total;
   double* at = base + (4 - reinterpret_cast<uintptr_t>(base) / 8 % 4) % 4;
@@ -80,7 +80,7 @@ inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
   m->idx2 = reinterpret_cast<int32_t*>(take(n_cell));
   m->dirty = reinterpret_cast<uint8_t*>(take(n_dirty));
   for (int64_t i = 0; i < cells; ++i) m->best[i] = INFINITY;
-  for (int64_t i = 0; i < 2 * kGradBandRows * flags; ++i) m->dirty[i] = 0;
+  for (int64_t i = 0; i < kGradBandRows * flags; ++i) m->dirty[i] = 0;
   return total;
 }
 

@@ -36,13 +36,11 @@ struct PlanePass {
   LinePlaneGradScratch m;
   int64_t n = 0;       // primitives of the plane in m.prims
   int64_t next = 0;    // the first in m.order (by first row) not yet in a band
-  int64_t n_band[2] = {0, 0};
+  int64_t n_band[2] = {0, 0};  // primitives in the two band lists of m.band
 
-  // Band buffer `buf`, row r of the band: offset of its first column.
-  int64_t row_at(int buf, int64_t r) const { return (buf * kGradBandRows + r) * m.padded_width; }
-  uint8_t* dirty(int buf, int64_t r) const {
-    return m.dirty + (buf * kGradBandRows + r) * m.dirty_bytes;
-  }
+  // Row r of the band buffer: offset of its first column, its vectors' flags.
+  int64_t row_at(int64_t r) const { return r * m.padded_width; }
+  uint8_t* dirty(int64_t r) const { return m.dirty + r * m.dirty_bytes; }
 
   // row_columns of q for the 8 rows `py` at once, rounded inwards to whole
   // columns (the same operations: max_f(a, b) is max_ps(b, a), min_f likewise):
@@ -73,7 +71,8 @@ struct PlanePass {
   }
 
   // Every pixel of rows [r0, r1] within reach of a primitive: the minimum
-  // distance over them, into band buffer `buf`; marks the vectors it touched.
+  // distance over them, into the band buffer; marks the vectors it touched. The
+  // band's primitives go to list `buf` (the other holds the previous band's).
   void measure(int64_t r0, int64_t r1, int buf) {
     const float last = static_cast<float>(p.width - 1);
     const LinePrimitive* const prims = m.prims;
@@ -110,8 +109,8 @@ struct PlanePass {
         const int64_t c1 = c1_of[row - r0];
         const __m256i row_last = _mm256_set1_epi32(static_cast<int32_t>(c1));
         const __m256 ay = _mm256_set1_ps(q.y0 - static_cast<float>(row));
-        const int64_t at = row_at(buf, row - r0) + c0;
-        uint8_t* touched = dirty(buf, row - r0);
+        const int64_t at = row_at(row - r0) + c0;
+        uint8_t* touched = dirty(row - r0);
         // 8 columns from the row's first: the accumulators go by column, so the
         // vectors need no alignment, and a steep primitive's row fits in one.
         for (int64_t base = c0, cell = at; base <= c1; base += 8, cell += 8) {
@@ -165,21 +164,6 @@ struct PlanePass {
     return ~static_cast<uint32_t>(_mm256_movemask_epi8(unset));
   }
 
-  // Asks the cache for the incoming gradient of the vectors band `buf` touched.
-  void prefetch(int64_t r0, int64_t r1, int buf) const {
-    if (grad.stride_w != 1) return;
-    for (int64_t row = r0; row <= r1; ++row) {
-      const float* line = plane + row * grad.stride_h;
-      const uint8_t* touched = dirty(buf, row - r0);
-      for (int64_t w = 0; w < m.dirty_bytes; w += 32) {
-        for (uint32_t b = touched_bits(touched + w); b != 0; b &= b - 1) {
-          const int64_t base = (w + __builtin_ctz(b)) * 8;
-          _mm_prefetch(reinterpret_cast<const char*>(line + base), _MM_HINT_T0);
-        }
-      }
-    }
-  }
-
   // What a ramp pixel with its minimum distance d2 gives primitive i that is at
   // it (share: 1 / ties), as the body computes it.
   void add_scalar(int64_t i, int64_t row, int64_t col, float share, float g) {
@@ -207,8 +191,8 @@ struct PlanePass {
     }
   }
 
-  // Rows [r0, r1] of band buffer `buf`, top to bottom and left to right: the
-  // ramp pixels' gradients to their nearest primitives; resets the buffer.
+  // Rows [r0, r1] of the band buffer, top to bottom and left to right: the ramp
+  // pixels' gradients to their nearest primitives (band list `buf`); resets it.
   void sweep(int64_t r0, int64_t r1, int buf) {
     const __m256 zero = _mm256_setzero_ps();
     const __m256 one = _mm256_set1_ps(1.0f);
@@ -222,8 +206,8 @@ struct PlanePass {
     alignas(32) int32_t id_of[8], id2_of[8];
     for (int64_t row = r0; row <= r1; ++row) {
       const float* line = plane + row * grad.stride_h;
-      const int64_t at = row_at(buf, row - r0);
-      uint8_t* touched = dirty(buf, row - r0);
+      const int64_t at = row_at(row - r0);
+      uint8_t* touched = dirty(row - r0);
       for (int64_t w = 0; w < m.dirty_bytes; w += 32) {
         const uint32_t bits = touched_bits(touched + w);
         if (bits == 0) continue;
@@ -319,24 +303,12 @@ void line_plane_grad(const LineParams& p, const PlaneView<float>& grad,
   for (int64_t i = 0; i < pass.n; ++i) m.order[i] = static_cast<int32_t>(i);
   std::sort(m.order, m.order + pass.n,
             [&](int32_t a, int32_t c) { return m.prims[a].row_lo < m.prims[c].row_lo; });
-  // Band k is measured (and its gradient asked for) while band k - 1 waits to be
-  // swept, so the reads of one overlap the arithmetic of the next.
-  const int64_t bands = (p.height + kGradBandRows - 1) / kGradBandRows;
-  const auto rows = [&](int64_t k, int64_t* r0, int64_t* r1) {
-    *r0 = k * kGradBandRows;
-    *r1 = *r0 + kGradBandRows - 1 < p.height - 1 ? *r0 + kGradBandRows - 1 : p.height - 1;
-  };
-  for (int64_t k = 0; k <= bands; ++k) {
-    int64_t r0, r1;
-    if (k < bands) {
-      rows(k, &r0, &r1);
-      pass.measure(r0, r1, static_cast<int>(k & 1));
-      pass.prefetch(r0, r1, static_cast<int>(k & 1));
-    }
-    if (k > 0) {
-      rows(k - 1, &r0, &r1);
-      pass.sweep(r0, r1, static_cast<int>((k - 1) & 1));
-    }
+  // Band by band, top to bottom: the minimum distances, then the ramp pixels.
+  for (int64_t r0 = 0; r0 < p.height; r0 += kGradBandRows) {
+    const int64_t r1 = std::min(r0 + kGradBandRows, p.height) - 1;
+    const int buf = static_cast<int>((r0 / kGradBandRows) & 1);
+    pass.measure(r0, r1, buf);
+    pass.sweep(r0, r1, buf);
   }
   double* slot = out.primitive_grad + (b * p.num_series + s0) * p.length * 2;
   for (int64_t u = 0; u < count; ++u) {
