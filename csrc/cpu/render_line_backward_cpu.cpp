@@ -31,12 +31,14 @@ void render_line_backward_cpu(const LineBackwardPlan& plan, const at::Tensor& gr
         {grad.const_data_ptr<scalar_t>(), grad.stride(0), grad.stride(1), grad.stride(2),
          grad.stride(3)},
         plan.buffers};
-    if (kernels::line_plane_grad_applies<scalar_t>(p)) {
-      // Plane by plane, each thread with its own memory for the pass.
+    // Plane by plane where there are planes enough for every thread (else the
+    // primitives are the items, so that one image still uses them all); the same
+    // bits either way.
+    const int64_t planes = p.batch * p.channels();
+    if (kernels::line_plane_grad_applies<scalar_t>(p) && planes >= at::get_num_threads()) {
       const int64_t doubles = kernels::line_plane_grad_scratch(p, nullptr, nullptr);
-      at::parallel_for(0, p.batch * p.channels(), 1, [&](int64_t begin, int64_t end) {
-        // Not zeroed: the pass sets what it reads (zeroing costs more than the
-        // pass itself at 500x800 and B = 4).
+      at::parallel_for(0, planes, 1, [&](int64_t begin, int64_t end) {
+        // Each thread's own memory, not zeroed: the pass sets what it reads.
         const std::unique_ptr<double[]> memory(new double[static_cast<size_t>(doubles)]);
         kernels::LinePlaneGradScratch scratch;
         kernels::line_plane_grad_scratch(p, memory.get(), &scratch);
