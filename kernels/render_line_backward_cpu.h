@@ -2,7 +2,9 @@
 // active instruction set (kernels/common/cpu_isa.h). The AVX2 copy
 // (kernels/cpu/render_line_backward_avx2.cpp) serves float32 gradients and gives
 // the shared body's bits; everything else runs the shared body
-// (kernels/render_line_backward_pixels.h). Nothing here allocates.
+// (kernels/render_line_backward_pixels.h). With AVX2, float32 gradients go plane
+// by plane instead (line_plane_grad_cpu), with memory the caller gives. Nothing
+// here allocates.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +16,81 @@
 namespace torch_render {
 namespace kernels {
 
+// Rows of a band of line_plane_grad_cpu (measured together, then swept).
+constexpr int64_t kGradBandRows = 8;
+
+// Per-thread memory of line_plane_grad_cpu, carved from one block of doubles by
+// line_plane_grad_scratch: the plane's primitives, their accumulators and a band
+// buffer of the minimum distance per pixel.
+struct LinePlaneGradScratch {
+  int64_t max_prims;     // primitives a plane can have: (overlay ? S : 1) * L
+  int64_t padded_width;  // W rounded up to 8 columns, and 8 more (vectors start anywhere)
+  int64_t dirty_bytes;   // a row's flags of touched 8-column vectors, in 32s
+  LinePrimitive* prims;  // [max_prims]
+  int32_t* ids;          // [max_prims]: (s - group_begin) * L + j of each
+  int32_t* order;        // [max_prims]: their indices by first row
+  int32_t* band;         // [2][max_prims]: those that reach each band
+  double* acc;           // [max_prims][2][kGradLanes]: the body's accumulators
+  float* best;           // [kGradBandRows][padded_width]: minimum d2, +inf when unset
+  float* ties;           // the same: how many primitives are at it
+  float* t;              // the same: the nearest primitive's t and cy there
+  float* cy;
+  int32_t* idx;          // the same: its id
+  int32_t* idx2;         // the same: the index in prims of the last other that tied
+  uint8_t* dirty;        // [kGradBandRows][dirty_bytes], 0 or 1
+};
+
+// The doubles of line_plane_grad_cpu's memory; with `base`, carves it and sets
+// the band buffers unset (the pass leaves them so).
+inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
+                                       LinePlaneGradScratch* m) {
+  const int64_t max_prims = (p.channel_mode ? 1 : p.num_series) * p.length;
+  const int64_t padded = (p.width + 7) / 8 * 8 + 8;
+  const int64_t flags = (padded / 8 + 31) / 32 * 32;
+  const int64_t cells = kGradBandRows * padded;
+  // Sizes in doubles, each a multiple of 4 so every array stays 32-byte aligned.
+  const auto up = [](int64_t bytes) { return (bytes + 31) / 32 * 4; };
+  const int64_t n_prims = up(max_prims * static_cast<int64_t>(sizeof(LinePrimitive)));
+  const int64_t n_ids = up(max_prims * 4);
+  const int64_t n_band = up(2 * max_prims * 4);
+  const int64_t n_acc = max_prims * 8;
+  const int64_t n_cell = up(cells * 4);
+  const int64_t n_dirty = up(kGradBandRows * flags);
+  const int64_t total = n_prims + 2 * n_ids + n_band + n_acc + 6 * n_cell + n_dirty + 4;
+  if (base == nullptr) return total;
+  double* at = base + (4 - reinterpret_cast<uintptr_t>(base) / 8 % 4) % 4;
+  const auto take = [&](int64_t n) {
+    double* here = at;
+    at += n;
+    return here;
+  };
+  m->max_prims = max_prims;
+  m->padded_width = padded;
+  m->dirty_bytes = flags;
+  m->prims = reinterpret_cast<LinePrimitive*>(take(n_prims));
+  m->ids = reinterpret_cast<int32_t*>(take(n_ids));
+  m->order = reinterpret_cast<int32_t*>(take(n_ids));
+  m->band = reinterpret_cast<int32_t*>(take(n_band));
+  m->acc = take(n_acc);
+  m->best = reinterpret_cast<float*>(take(n_cell));
+  m->ties = reinterpret_cast<float*>(take(n_cell));
+  m->t = reinterpret_cast<float*>(take(n_cell));
+  m->cy = reinterpret_cast<float*>(take(n_cell));
+  m->idx = reinterpret_cast<int32_t*>(take(n_cell));
+  m->idx2 = reinterpret_cast<int32_t*>(take(n_cell));
+  m->dirty = reinterpret_cast<uint8_t*>(take(n_dirty));
+  for (int64_t i = 0; i < cells; ++i) m->best[i] = INFINITY;
+  for (int64_t i = 0; i < kGradBandRows * flags; ++i) m->dirty[i] = 0;
+  return total;
+}
+
 #if defined(TR_HAVE_AVX2_KERNELS)
 namespace avx2 {
+// Pass 1 for every primitive of plane (image b, channel ch) at once (the same bits
+// as line_primitive_grad_body), in kernels/cpu/render_line_backward_planes_avx2.cpp.
+void line_plane_grad(const LineParams& p, const PlaneView<float>& grad,
+                     const LineGradBuffers& out, int64_t b, int64_t ch,
+                     const LinePlaneGradScratch& scratch);
 // line_primitive_grad_body with AVX2, 8 columns at a time (the same bits).
 void line_primitive_grad(const LineParams& p, const PlaneView<float>& grad,
                          const LineGradBuffers& out, int64_t b, int64_t s, int64_t j);
@@ -54,6 +129,41 @@ void line_primitive_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin
   }
 #endif
   for (int64_t i = begin; i < end; ++i) item(i);
+}
+
+// Whether pass 1 of gradient type G runs plane by plane (line_plane_grad_cpu):
+// float32 with AVX2 and antialiasing (aliased lines have no gradient), columns
+// that fit int32.
+template <typename G>
+bool line_plane_grad_applies(const LineParams& p) {
+#if defined(TR_HAVE_AVX2_KERNELS)
+  return std::is_same_v<G, float> && cpu_isa() == CpuIsa::kAvx2 && p.antialias &&
+         p.width <= (int64_t{1} << 30);
+#else
+  (void)p;
+  return false;
+#endif
+}
+
+// Pass 1 for planes [begin, end) (image plane / C, channel plane % C): every
+// primitive of those planes, as LinePrimitiveGradItem would. Only where
+// line_plane_grad_applies; `scratch` from line_plane_grad_scratch.
+template <typename G>
+void line_plane_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin, int64_t end,
+                         const LinePlaneGradScratch& scratch) {
+#if defined(TR_HAVE_AVX2_KERNELS)
+  if constexpr (std::is_same_v<G, float>) {
+    const int64_t channels = item.p.channels();
+    for (int64_t plane = begin; plane < end; ++plane) {
+      avx2::line_plane_grad(item.p, item.grad, item.out, plane / channels, plane % channels,
+                            scratch);
+    }
+  }
+#endif
+  (void)item;
+  (void)begin;
+  (void)end;
+  (void)scratch;
 }
 
 }  // namespace kernels

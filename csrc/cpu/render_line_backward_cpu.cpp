@@ -1,8 +1,10 @@
 // The backward of render_line on the CPU: the forward's points pass, then both
 // gradient passes of kernels/render_line_backward.h (pass 1 through the
-// instruction-set dispatch of kernels/render_line_backward_cpu.h) with
-// at::parallel_for over their items (each item writes only its own slots, so
-// any split gives the same bits).
+// instruction-set dispatch of kernels/render_line_backward_cpu.h, plane by plane
+// where it can) with at::parallel_for over their items (each item writes only its
+// own slots, so any split gives the same bits).
+#include <memory>
+
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -29,6 +31,21 @@ void render_line_backward_cpu(const LineBackwardPlan& plan, const at::Tensor& gr
         {grad.const_data_ptr<scalar_t>(), grad.stride(0), grad.stride(1), grad.stride(2),
          grad.stride(3)},
         plan.buffers};
+    // Plane by plane where there are planes enough for every thread (else the
+    // primitives are the items, so that one image still uses them all); the same
+    // bits either way.
+    const int64_t planes = p.batch * p.channels();
+    if (kernels::line_plane_grad_applies<scalar_t>(p) && planes >= at::get_num_threads()) {
+      const int64_t doubles = kernels::line_plane_grad_scratch(p, nullptr, nullptr);
+      at::parallel_for(0, planes, 1, [&](int64_t begin, int64_t end) {
+        // Each thread's own memory, not zeroed: the pass sets what it reads.
+        const std::unique_ptr<double[]> memory(new double[static_cast<size_t>(doubles)]);
+        kernels::LinePlaneGradScratch scratch;
+        kernels::line_plane_grad_scratch(p, memory.get(), &scratch);
+        kernels::line_plane_grad_cpu(item, begin, end, scratch);
+      });
+      return;
+    }
     at::parallel_for(0, kernels::line_primitive_items(p), kPrimitiveGrain,
                      [&](int64_t begin, int64_t end) {
                        kernels::line_primitive_grad_cpu(item, begin, end);

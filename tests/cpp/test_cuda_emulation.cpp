@@ -202,7 +202,8 @@ std::vector<float> make_grad(const Case& c, int64_t channels, uint32_t seed) {
 
 // order: 0 items in order (the serial driver), 1 the CUDA launch grid, block by
 // block, 2 every pass's items in reverse (another split of the work), 3 and 4 the
-// CPU backend's pass 1 (line_primitive_grad_cpu) with AVX2 and with the baseline.
+// CPU backend's pass 1 (line_primitive_grad_cpu) with AVX2 and with the baseline,
+// 5 its plane-by-plane pass (line_plane_grad_cpu) where it applies.
 Gradients backward(const Case& c, const Inputs& in, const std::vector<float>& grad, int order) {
   std::vector<float> xs, ys;
   const tk::LineParams p = make_params(c, in, xs, ys);
@@ -236,7 +237,18 @@ Gradients backward(const Case& c, const Inputs& in, const std::vector<float>& gr
     }
   };
   run(tk::line_points_items(p), points);
-  if (order >= 3) {
+  if (order == 5) {
+    const tk::ScopedIsa isa(tk::CpuIsa::kAvx2);
+    if (tk::line_plane_grad_applies<float>(p)) {
+      std::vector<double> memory(
+          static_cast<size_t>(tk::line_plane_grad_scratch(p, nullptr, nullptr)));
+      tk::LinePlaneGradScratch scratch;
+      tk::line_plane_grad_scratch(p, memory.data(), &scratch);
+      tk::line_plane_grad_cpu(primitives, 0, c.B * p.channels(), scratch);
+    } else {
+      tk::line_primitive_grad_cpu(primitives, 0, tk::line_primitive_items(p));
+    }
+  } else if (order >= 3) {
     const tk::ScopedIsa isa(order == 3 ? tk::CpuIsa::kAvx2 : tk::CpuIsa::kBaseline);
     tk::line_primitive_grad_cpu(primitives, 0, tk::line_primitive_items(p));
   } else {
@@ -254,11 +266,34 @@ TEST(CudaEmulation, BackwardMatchesCpuBitForBitInAnyOrder) {
     const auto grad = make_grad(c, c.channels ? c.S : 1, 400 + static_cast<uint32_t>(i));
     const Gradients cpu = backward(c, in, grad, 0);
     for (const double v : cpu.series) ASSERT_TRUE(std::isfinite(v));
-    for (int order = 1; order <= 4; ++order) {
+    for (int order = 1; order <= 5; ++order) {
       SCOPED_TRACE(order);
       const Gradients other = backward(c, in, grad, order);
       expect_same_bits(other.series, cpu.series);
       expect_same_bits(other.range, cpu.range);
+    }
+  }
+}
+
+TEST(CudaEmulation, BackwardSharesTiesAsTheBodyDoesOnEveryPath) {
+  // Overlaid copies of one series: every pixel is as near to 2 or 3 primitives,
+  // and the joins to twice as many (the plane pass's rarer tie paths).
+  for (const int64_t copies : {2, 3}) {
+    SCOPED_TRACE(copies);
+    const Case c{2, copies, 30, 60, 90, false, true, 3.0f, 0.0f, false, 0};
+    Inputs in = make_inputs(c, 700);
+    for (int64_t b = 0; b < c.B; ++b) {
+      for (int64_t s = 1; s < c.S; ++s) {
+        for (int64_t l = 0; l < c.L; ++l) {
+          in.series[(b * c.S + s) * c.L + l] = in.series[b * c.S * c.L + l];
+        }
+      }
+    }
+    const auto grad = make_grad(c, 1, 800);
+    const Gradients body = backward(c, in, grad, 0);
+    for (int order = 3; order <= 5; ++order) {
+      SCOPED_TRACE(order);
+      expect_same_bits(backward(c, in, grad, order).series, body.series);
     }
   }
 }
