@@ -132,13 +132,16 @@ void line_primitive_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin
 }
 
 // Whether pass 1 of gradient type G runs plane by plane (line_plane_grad_cpu):
-// float32 with AVX2 and antialiasing (aliased lines have no gradient), columns
-// that fit int32.
+// float32 with AVX2 and antialiasing (aliased lines have no gradient), at most
+// 2^16 columns (its band buffers take 8 rows x 24 bytes a column per thread:
+// 12 MiB there; wider images take the per-primitive walk, which needs none) and
+// primitive ids that fit int32.
 template <typename G>
 bool line_plane_grad_applies(const LineParams& p) {
 #if defined(TR_HAVE_AVX2_KERNELS)
+  const int64_t prims = (p.channel_mode ? 1 : p.num_series) * p.length;
   return std::is_same_v<G, float> && cpu_isa() == CpuIsa::kAvx2 && p.antialias &&
-         p.width <= (int64_t{1} << 30);
+         p.width <= (int64_t{1} << 16) && prims < (int64_t{1} << 31);
 #else
   (void)p;
   return false;
