@@ -223,6 +223,34 @@ def test_value_range_clips_to_price_area():
     _check_equal(flipped, _ref(ohlc, 12, volume_rows=4, value_range=torch.tensor([[1.0, -1.0]])))
 
 
+@pytest.mark.parametrize("bar_width", [3, 2, 1])
+def test_uint8_bars_clipped_by_value_range(bar_width):
+    """The uint8 bar raster (a bitmask raster with AVX2, where bar width 3 has
+    its own overlay code) against the reference where value_range leaves bars and
+    overlay segments wholly above, wholly below, or across the price rows, with
+    shallow and steep segments of both signs."""
+    rng = np.random.default_rng(bar_width)
+    B, L = 24, 20
+    data = _random_walk_ohlc(rng, B, L, base=100.0, vol=3.0)
+    ma = data[..., 3] + rng.normal(0, 1, size=(B, L)) * rng.choice([0.1, 2.0, 20.0], size=(B, 1))
+    ma[:, ::7] += rng.choice([-60.0, 60.0], size=(B, 1))  # steep jumps out of the rows and back
+    ma[rng.random(ma.shape) < 0.05] = np.nan
+    centre = data[:, :, 3].mean(axis=1)
+    span = rng.choice([0.5, 2.0, 6.0, 40.0], size=B)
+    vr = np.stack([centre - span, centre + span], axis=1)
+    kw = dict(volume=torch.from_numpy(np.abs(rng.normal(0, 1, size=(B, L)))),
+              overlays=torch.from_numpy(ma[:, None, :]), value_range=torch.from_numpy(vr),
+              bar_width=bar_width, volume_rows=12)
+    ohlc = torch.from_numpy(data)
+    img = torch_render.render_ohlc(ohlc, 64, background=0.0, foreground=1.0, dtype=torch.uint8, **kw)
+    ref = _ref(ohlc, 64, background=0.0, foreground=1.0, dtype="uint8", **kw)
+    _check_equal(img, ref)
+    # Not vacuous: marks inside, and bars and segments clipped away on both sides.
+    levels = (data[..., 1:3] - vr[:, :1, None]) / (vr[:, 1:, None] - vr[:, :1, None])
+    assert (levels > 1).all(axis=-1).any() and (levels < 0).all(axis=-1).any()
+    assert (img[:, 0, :51] == 255).sum() > 1000
+
+
 def test_uint8_is_round_255_value():
     ohlc = torch.tensor([[[1.0, 3.0, 0.0, 2.0]]])
     img = torch_render.render_ohlc(ohlc, 4, background=0.5, foreground=0.1, dtype=torch.uint8)

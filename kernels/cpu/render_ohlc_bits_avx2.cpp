@@ -36,13 +36,17 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   auto direct_row = [&](int64_t a) __attribute__((always_inline)) {
     return static_cast<uint64_t>(a) < static_cast<uint64_t>(P) ? P - 1 - a : H;
   };
-  // Price levels [a, c] of column `col` as a run of rows in layer d.
+  // Price levels [a, c] of column `col` as a run of rows in layer d, clipped to
+  // the price rows. Without a branch: a run clipped away (or a > c) toggles one
+  // row twice, which leaves it as it was.
   auto run = [&](uint64_t* d, int64_t col, int64_t a, int64_t c) __attribute__((always_inline)) {
     a = a < 0 ? 0 : a;
+    a = a > P ? P : a;
     c = c > P - 1 ? P - 1 : c;
-    if (a > c) return;
-    d[P - 1 - c] ^= uint64_t{1} << col;
-    d[P - a] ^= uint64_t{1} << col;
+    c = c < a - 1 ? a - 1 : c;
+    const uint64_t bit = uint64_t{1} << col;
+    d[P - 1 - c] ^= bit;
+    d[P - a] ^= bit;
   };
   // The marks, with `bw` (the bar width) a compile-time 3 at the JKX layout:
   // the ticks' column masks are then constants shifted, line_columns' division
@@ -52,6 +56,7 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     const int64_t k = (static_cast<int64_t>(bw) - 1) / 2;
     const uint64_t open_span = (uint64_t{2} << k) - 1;  // columns x0 .. x0 + k
     const uint64_t close_span = ((uint64_t{1} << k) - 1) << (k + 1);  // x0 + k + 1 .. x0 + 2k
+    uint64_t volume_end = 0;
     for (int64_t i = 0; i < L; ++i) {
       const int64_t x0 = i * bw;
       // The levels of open, high, low, close (ohlc_image_levels' bar from them).
@@ -62,10 +67,14 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
         direct[direct_row(b[0])] |= open_span << x0;  // kNoLevel: the sink
         direct[direct_row(b[3])] |= close_span << x0;
       }
-      const int64_t n = lv.volume != nullptr ? lv.volume[i] : 0;  // n == 0 toggles twice
+      // The volume run's toggles: at row H - n, and at row H gathered in a
+      // register (every bar's would otherwise be one chain through memory);
+      // n == 0 toggles row H twice.
+      const int64_t n = lv.volume != nullptr ? lv.volume[i] : 0;
       layer[0][H - n] ^= uint64_t{1} << (x0 + k);
-      layer[0][H] ^= uint64_t{1} << (x0 + k);
+      volume_end ^= uint64_t{1} << (x0 + k);
     }
+    layer[0][H] ^= volume_end;
     if (p.num_overlays != 1) return;
     const int64_t* y = lv.overlays;
     for (int64_t j = 0; j + 1 < L; ++j) {
@@ -73,17 +82,31 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
       const int64_t col = j * bw + k;
       const int64_t dy = y[j + 1] - y[j];
       if constexpr (kJkx) {
-        if (dy >= -2 && dy <= 2) {
-          // line_columns' shallow levels for dx = 3: column i at level
-          // y0 + sign * floor((2 |dy| i + 3) / 6): |dy| = 0: 0 0 0 0, 1: 0 0 1 1,
-          // 2: 0 1 1 2; as three row masks of columns (col .. col + 3).
-          const int64_t ady = dy < 0 ? -dy : dy, sign = dy < 0 ? -1 : 1;
-          constexpr uint64_t kMasks[3][3] = {{0xF, 0, 0}, {0x3, 0xC, 0}, {0x1, 0x6, 0x8}};
-          for (int64_t t = 0; t < 3; ++t) {
-            direct[direct_row(y[j] + sign * t)] |= kMasks[ady][t] << col;
-          }
+        // line_columns at dx = 3 in closed form. Shallow (|dy| <= 2): column i
+        // at level y0 + sign * floor((2 |dy| i + 3) / 6): |dy| = 0: 0 0 0 0,
+        // 1: 0 0 1 1, 2: 0 1 1 2; three row masks of columns col .. col + 3,
+        // packed as nibbles in kShallow (12 bits per |dy|).
+        const int64_t y0 = y[j], ady = dy < 0 ? -dy : dy, sign = dy < 0 ? -1 : 1;
+        if (ady <= 2) {
+          constexpr uint64_t kShallow = 0x8610C300FULL;
+          const uint64_t m = kShallow >> (12 * ady);
+          direct[direct_row(y0)] |= (m & 0xF) << col;
+          direct[direct_row(y0 + sign)] |= ((m >> 4) & 0xF) << col;
+          direct[direct_row(y0 + 2 * sign)] |= ((m >> 8) & 0xF) << col;
           continue;
         }
+        // Steep: column i holds offsets [t(i - 1), t(i) - 1] from y0 (t(-1) = 0,
+        // column 3 up to |dy|), t(i) = ceil(|dy| (2i + 1) / 6).
+        const int64_t t0 = (ady + 5) / 6, t1 = (ady + 1) / 2, t2 = (5 * ady + 5) / 6;
+        uint64_t* const d = layer[1 + (j & 1)];
+        auto steep = [&](int64_t x, int64_t s, int64_t e) __attribute__((always_inline)) {
+          run(d, col + x, y0 + (sign > 0 ? s : -e), y0 + (sign > 0 ? e : -s));
+        };
+        steep(0, 0, t0 - 1);
+        steep(1, t0, t1 - 1);
+        steep(2, t1, t2 - 1);
+        steep(3, t2, ady);
+        continue;
       }
       uint64_t* const d = layer[1 + (j & 1)];
       line_columns(
@@ -108,13 +131,14 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   const uint8_t fg = Store<uint8_t>::convert(p.foreground);
   const __m256i bgv = _mm256_set1_epi8(static_cast<char>(bg));
   const __m256i fgv = _mm256_set1_epi8(static_cast<char>(fg));
-  uint64_t acc0 = 0, acc1 = 0, acc2 = 0;
+  uint64_t acc0 = 0, acc1 = 0, acc2 = 0, mask = 0;  // mask: the last row's
   // Row r's 64 pixels from its 64-bit mask.
   auto row = [&](int64_t r, __m256i* half0, __m256i* half1) __attribute__((always_inline)) {
     acc0 ^= layer[0][r];
     acc1 ^= layer[1][r];
     acc2 ^= layer[2][r];
-    const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(acc0 | acc1 | acc2 | direct[r]));
+    mask = acc0 | acc1 | acc2 | direct[r];
+    const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask));
     const __m256i m0 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
     const __m256i m1 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, hi), bit), bit);
     *half0 = _mm256_blendv_epi8(bgv, fgv, m0);
@@ -132,12 +156,24 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32), half1);
   }
   for (; r < H; ++r) {
-    alignas(32) uint8_t px[64];  // the plane's last rows: nothing past its end
+    // The plane's last rows: nothing past its end. With W >= 32, bytes 0 .. 31
+    // and W - 32 .. W - 1, the latter from the mask shifted down by W - 32 (no
+    // bounce through a buffer, whose overlapping read could not be forwarded
+    // from the two stores).
     __m256i half0, half1;
     row(r, &half0, &half1);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(px), half0);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(px + 32), half1);
-    std::memcpy(plane + r * W, px, static_cast<size_t>(W));
+    uint8_t* const dst = plane + r * W;
+    if (W >= 32) {
+      const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask >> (W - 32)));
+      const __m256i m = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), half0);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + W - 32), _mm256_blendv_epi8(bgv, fgv, m));
+    } else {
+      alignas(32) uint8_t px[64];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(px), half0);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(px + 32), half1);
+      std::memcpy(dst, px, static_cast<size_t>(W));
+    }
   }
   // Clean for the next image: the whole scratch at once (a memset of 2 KiB at
   // the JKX layout), not each row's four words as they are read.
