@@ -26,6 +26,138 @@
 
 namespace torch_render {
 namespace kernels {
+namespace {
+
+// int64 lanes (AVX2 has no int64 min, max or abs).
+inline __m256i min64(__m256i a, __m256i b) {
+  return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(a, b));
+}
+inline __m256i max64(__m256i a, __m256i b) {
+  return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(b, a));
+}
+
+// The bitmask raster's row of price level a, P - 1 - a, where 0 <= a < P, else
+// `sink` (kNoLevel included); and only where `keep`.
+inline __m256i level_rows(__m256i a, __m256i keep, int64_t P, int64_t sink) {
+  const __m256i inside = _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), a),
+                                             _mm256_cmpgt_epi64(_mm256_set1_epi64x(P), a));
+  return _mm256_blendv_epi8(_mm256_set1_epi64x(sink),
+                            _mm256_sub_epi64(_mm256_set1_epi64x(P - 1), a),
+                            _mm256_and_si256(inside, keep));
+}
+
+// Most bars the JKX marks take from arrays of kMaxJkxBars (bar width 3 within
+// 64 columns: L <= 21).
+constexpr int64_t kMaxJkxBars = 21;
+
+// The rows of the marks of bars [0, 4 * (L / 4)) at bar width 3 (k = 1), four
+// bars per vector: the high-low run's two toggles (one row twice where the run
+// is clipped away or the bar has no range) and the open and close ticks' rows
+// (the sink H without a range or outside the price rows).
+inline void jkx_bar_rows(const int64_t* raw, int64_t L, int64_t H, int64_t P, int64_t* run_top,
+                         int64_t* run_end, int64_t* open_row, int64_t* close_row) {
+  const __m256i none = _mm256_set1_epi64x(kNoLevel);
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+  const __m256i vP = _mm256_set1_epi64x(P), vPm1 = _mm256_set1_epi64x(P - 1);
+  const __m256i vH = _mm256_set1_epi64x(H);
+  for (int64_t i = 0; i + 4 <= L; i += 4) {
+    // Bars i .. i + 3 as rows (open, high, low, close), transposed to columns.
+    const __m256i* q = reinterpret_cast<const __m256i*>(raw + 4 * i);
+    const __m256i r0 = _mm256_loadu_si256(q), r1 = _mm256_loadu_si256(q + 1);
+    const __m256i r2 = _mm256_loadu_si256(q + 2), r3 = _mm256_loadu_si256(q + 3);
+    const __m256i t0 = _mm256_unpacklo_epi64(r0, r1), t1 = _mm256_unpackhi_epi64(r0, r1);
+    const __m256i t2 = _mm256_unpacklo_epi64(r2, r3), t3 = _mm256_unpackhi_epi64(r2, r3);
+    const __m256i open = _mm256_permute2x128_si256(t0, t2, 0x20);
+    const __m256i low = _mm256_permute2x128_si256(t0, t2, 0x31);
+    const __m256i high = _mm256_permute2x128_si256(t1, t3, 0x20);
+    const __m256i close = _mm256_permute2x128_si256(t1, t3, 0x31);
+    const __m256i range = _mm256_andnot_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi64(high, none), _mm256_cmpeq_epi64(low, none)),
+        _mm256_set1_epi64x(-1));
+    // run() of [min, max] without its branch: a clipped to 0 .. P, c to
+    // a - 1 .. P - 1; rows P - 1 - c and P - a.
+    const __m256i a = min64(max64(min64(low, high), zero), vP);
+    const __m256i c = max64(min64(max64(low, high), vPm1), _mm256_sub_epi64(a, one));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(run_top + i),
+                        _mm256_blendv_epi8(vH, _mm256_sub_epi64(vPm1, c), range));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(run_end + i),
+                        _mm256_blendv_epi8(vH, _mm256_sub_epi64(vP, a), range));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(open_row + i), level_rows(open, range, P, H));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(close_row + i), level_rows(close, range, P, H));
+  }
+}
+
+// The overlay at bar width 3 (k = 1; y: its L levels, L <= kMaxJkxBars): the
+// pixels of line_columns(3, y[j], y[j + 1]) for every segment whose ends are
+// both levels. Column 0 of segment j and column 3 of segment j - 1 are the
+// vertex (3j + 1, y[j]), set once when either segment is drawn (or j is the
+// last point, which is always drawn); a shallow segment (|dy| <= 2) adds one
+// pixel in each of columns 1 and 2, at offsets (|dy| == 2) and (|dy| >= 1)
+// from y[j] towards y[j + 1] (floor((2 |dy| i + 3) / 6)); a steep one adds its
+// four columns' runs to layer 1 or 2 by the parity of j.
+template <typename Run>
+inline void jkx_overlay(const int64_t* y, int64_t L, int64_t H, int64_t P, uint64_t* direct,
+                        uint64_t* const* layers, const Run& run) {
+  alignas(32) int64_t yp[kMaxJkxBars + 8];
+  alignas(32) int64_t mid1[kMaxJkxBars + 3], mid2[kMaxJkxBars + 3];
+  for (int64_t j = 0; j < kMaxJkxBars + 8; ++j) yp[j] = j < L ? y[j] : kNoLevel;
+  const __m256i none = _mm256_set1_epi64x(kNoLevel);
+  const __m256i zero = _mm256_setzero_si256(), two = _mm256_set1_epi64x(2);
+  const __m256i three = _mm256_set1_epi64x(3);
+  uint32_t drawn = 0, steep = 0;  // segments, as bits
+  for (int64_t j = 0; j < L; j += 4) {  // (j = L - 1 too: no segment, both mids the sink)
+    const __m256i y0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(yp + j));
+    const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yp + j + 1));
+    const __m256i ok = _mm256_andnot_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi64(y0, none), _mm256_cmpeq_epi64(y1, none)),
+        _mm256_set1_epi64x(-1));
+    const __m256i dy = _mm256_sub_epi64(y1, y0);
+    const __m256i neg = _mm256_cmpgt_epi64(zero, dy);
+    const __m256i ady = _mm256_blendv_epi8(dy, _mm256_sub_epi64(zero, dy), neg);
+    const __m256i shallow = _mm256_and_si256(ok, _mm256_cmpgt_epi64(three, ady));
+    // Offsets 0 or 1 towards y[j + 1]: (o ^ neg) - neg is -o where dy < 0.
+    const __m256i o1 = _mm256_srli_epi64(_mm256_cmpeq_epi64(ady, two), 63);
+    const __m256i o2 = _mm256_srli_epi64(_mm256_cmpgt_epi64(ady, zero), 63);
+    const __m256i l1 = _mm256_add_epi64(y0, _mm256_sub_epi64(_mm256_xor_si256(o1, neg), neg));
+    const __m256i l2 = _mm256_add_epi64(y0, _mm256_sub_epi64(_mm256_xor_si256(o2, neg), neg));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(mid1 + j), level_rows(l1, shallow, P, H));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(mid2 + j), level_rows(l2, shallow, P, H));
+    const auto bits = [](__m256i m) {
+      return static_cast<uint32_t>(_mm256_movemask_pd(_mm256_castsi256_pd(m)));
+    };
+    drawn |= bits(ok) << j;
+    steep |= bits(_mm256_andnot_si256(shallow, ok)) << j;
+  }
+  const uint32_t vertices =
+      drawn | (drawn << 1) | (y[L - 1] != kNoLevel ? uint32_t{1} << (L - 1) : 0u);
+  uint64_t bit = 2;  // column 3j + 1
+  for (int64_t j = 0; j < L; ++j, bit <<= 3) {
+    const int64_t v = (vertices >> j) & 1 ? y[j] : kNoLevel;
+    direct[static_cast<uint64_t>(v) < static_cast<uint64_t>(P) ? P - 1 - v : H] |= bit;
+    direct[mid1[j]] |= bit << 1;
+    direct[mid2[j]] |= bit << 2;
+  }
+  for (uint32_t m = steep; m != 0; m &= m - 1) {
+    const int64_t j = __builtin_ctz(m);
+    const int64_t y0 = y[j], dy = y[j + 1] - y0;
+    const int64_t ady = dy < 0 ? -dy : dy, sign = dy < 0 ? -1 : 1;
+    // Column i holds offsets [t(i - 1), t(i) - 1] from y0 (t(-1) = 0, column 3
+    // up to |dy|), t(i) = ceil(|dy| (2i + 1) / 6) (line_columns, dx = 3).
+    const int64_t t0 = (ady + 5) / 6, t1 = (ady + 1) / 2, t2 = (5 * ady + 5) / 6;
+    uint64_t* const d = layers[1 + (j & 1)];
+    const int64_t col = 3 * j + 1;
+    const auto steep_run = [&](int64_t x, int64_t s, int64_t e) {
+      run(d, col + x, y0 + (sign > 0 ? s : -e), y0 + (sign > 0 ? e : -s));
+    };
+    steep_run(0, 0, t0 - 1);
+    steep_run(1, t0, t1 - 1);
+    steep_run(2, t1, t2 - 1);
+    steep_run(3, t2, ady);
+  }
+}
+
+}  // namespace
+
 void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8_t* plane,
                            uint64_t* scratch) {
   const int64_t H = p.height, W = p.width, P = p.price_rows(), L = p.length;
@@ -57,7 +189,23 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     const uint64_t open_span = (uint64_t{2} << k) - 1;  // columns x0 .. x0 + k
     const uint64_t close_span = ((uint64_t{1} << k) - 1) << (k + 1);  // x0 + k + 1 .. x0 + 2k
     uint64_t volume_end = 0;
-    for (int64_t i = 0; i < L; ++i) {
+    int64_t i = 0;
+    if constexpr (kJkx) {
+      // Four bars at a time: their rows, then the toggles and ticks.
+      alignas(32) int64_t run_top[kMaxJkxBars], run_end[kMaxJkxBars];
+      alignas(32) int64_t open_row[kMaxJkxBars], close_row[kMaxJkxBars];
+      jkx_bar_rows(lv.raw, L, H, P, run_top, run_end, open_row, close_row);
+      uint64_t bit = 2;  // column 3i + 1
+      for (const int64_t vectors = L / 4 * 4; i < vectors; ++i, bit <<= 3) {
+        layer[0][run_top[i]] ^= bit;
+        layer[0][run_end[i]] ^= bit;
+        direct[open_row[i]] |= bit | (bit >> 1);
+        direct[close_row[i]] |= bit << 1;
+        layer[0][H - (lv.volume != nullptr ? lv.volume[i] : 0)] ^= bit;
+        volume_end ^= bit;
+      }
+    }
+    for (; i < L; ++i) {
       const int64_t x0 = i * bw;
       // The levels of open, high, low, close (ohlc_image_levels' bar from them).
       const int64_t* b = lv.raw + 4 * i;
@@ -77,37 +225,13 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     layer[0][H] ^= volume_end;
     if (p.num_overlays != 1) return;
     const int64_t* y = lv.overlays;
+    if constexpr (kJkx) {
+      jkx_overlay(y, L, H, P, direct, layer, run);
+      return;
+    }
     for (int64_t j = 0; j + 1 < L; ++j) {
       if (y[j] == kNoLevel || y[j + 1] == kNoLevel) continue;
       const int64_t col = j * bw + k;
-      const int64_t dy = y[j + 1] - y[j];
-      if constexpr (kJkx) {
-        // line_columns at dx = 3 in closed form. Shallow (|dy| <= 2): column i
-        // at level y0 + sign * floor((2 |dy| i + 3) / 6): |dy| = 0: 0 0 0 0,
-        // 1: 0 0 1 1, 2: 0 1 1 2; three row masks of columns col .. col + 3,
-        // packed as nibbles in kShallow (12 bits per |dy|).
-        const int64_t y0 = y[j], ady = dy < 0 ? -dy : dy, sign = dy < 0 ? -1 : 1;
-        if (ady <= 2) {
-          constexpr uint64_t kShallow = 0x8610C300FULL;
-          const uint64_t m = kShallow >> (12 * ady);
-          direct[direct_row(y0)] |= (m & 0xF) << col;
-          direct[direct_row(y0 + sign)] |= ((m >> 4) & 0xF) << col;
-          direct[direct_row(y0 + 2 * sign)] |= ((m >> 8) & 0xF) << col;
-          continue;
-        }
-        // Steep: column i holds offsets [t(i - 1), t(i) - 1] from y0 (t(-1) = 0,
-        // column 3 up to |dy|), t(i) = ceil(|dy| (2i + 1) / 6).
-        const int64_t t0 = (ady + 5) / 6, t1 = (ady + 1) / 2, t2 = (5 * ady + 5) / 6;
-        uint64_t* const d = layer[1 + (j & 1)];
-        auto steep = [&](int64_t x, int64_t s, int64_t e) __attribute__((always_inline)) {
-          run(d, col + x, y0 + (sign > 0 ? s : -e), y0 + (sign > 0 ? e : -s));
-        };
-        steep(0, 0, t0 - 1);
-        steep(1, t0, t1 - 1);
-        steep(2, t1, t2 - 1);
-        steep(3, t2, ady);
-        continue;
-      }
       uint64_t* const d = layer[1 + (j & 1)];
       line_columns(
           static_cast<int64_t>(bw), y[j], y[j + 1],
@@ -116,7 +240,7 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     }
     if (y[L - 1] != kNoLevel) direct[direct_row(y[L - 1])] |= uint64_t{1} << ((L - 1) * bw + k);
   };
-  if (p.bar_width == 3) {
+  if (p.bar_width == 3 && L <= kMaxJkxBars) {  // (3 L <= W <= 64 where the raster fits)
     marks(std::integral_constant<int64_t, 3>{});
   } else {
     marks(p.bar_width);
