@@ -10,6 +10,9 @@
 // Layer 0: each bar's high-low run and volume run (same column, rows apart);
 // layers 1 and 2: the steep runs of even and odd overlay segments (segment j
 // spans columns c_j .. c_j + bar_width, so segments of one parity are apart).
+// At bar width 3 (the JKX layout) the marks' rows are computed four bars or
+// segments per vector, and a steep segment's runs are set row by row instead:
+// then only layer 0 and the direct marks are read and cleared.
 #include "kernels/cpu/render_ohlc_bits.h"
 
 #if defined(TR_HAVE_AVX2_KERNELS)
@@ -94,10 +97,9 @@ inline void jkx_bar_rows(const int64_t* raw, int64_t L, int64_t H, int64_t P, in
 // last point, which is always drawn); a shallow segment (|dy| <= 2) adds one
 // pixel in each of columns 1 and 2, at offsets (|dy| == 2) and (|dy| >= 1)
 // from y[j] towards y[j + 1] (floor((2 |dy| i + 3) / 6)); a steep one adds its
-// four columns' runs to layer 1 or 2 by the parity of j.
-template <typename Run>
-inline void jkx_overlay(const int64_t* y, int64_t L, int64_t H, int64_t P, uint64_t* direct,
-                        uint64_t* const* layers, const Run& run) {
+// four columns' runs as row by row marks (steep segments are rare in moving
+// averages, and without them the overlay layers need not be read at all).
+inline void jkx_overlay(const int64_t* y, int64_t L, int64_t H, int64_t P, uint64_t* direct) {
   alignas(32) int64_t yp[kMaxJkxBars + 8];
   alignas(32) int64_t mid1[kMaxJkxBars + 3], mid2[kMaxJkxBars + 3];
   for (int64_t j = 0; j < kMaxJkxBars + 8; ++j) yp[j] = j < L ? y[j] : kNoLevel;
@@ -144,10 +146,13 @@ inline void jkx_overlay(const int64_t* y, int64_t L, int64_t H, int64_t P, uint6
     // Column i holds offsets [t(i - 1), t(i) - 1] from y0 (t(-1) = 0, column 3
     // up to |dy|), t(i) = ceil(|dy| (2i + 1) / 6) (line_columns, dx = 3).
     const int64_t t0 = (ady + 5) / 6, t1 = (ady + 1) / 2, t2 = (5 * ady + 5) / 6;
-    uint64_t* const d = layers[1 + (j & 1)];
     const int64_t col = 3 * j + 1;
     const auto steep_run = [&](int64_t x, int64_t s, int64_t e) {
-      run(d, col + x, y0 + (sign > 0 ? s : -e), y0 + (sign > 0 ? e : -s));
+      // Levels [a, c] clipped to the price rows, as rows P - 1 - c .. P - 1 - a.
+      int64_t a = y0 + (sign > 0 ? s : -e), c = y0 + (sign > 0 ? e : -s);
+      a = a < 0 ? 0 : a;
+      c = c > P - 1 ? P - 1 : c;
+      for (int64_t r = P - 1 - c; r <= P - 1 - a; ++r) direct[r] |= uint64_t{1} << (col + x);
     };
     steep_run(0, 0, t0 - 1);
     steep_run(1, t0, t1 - 1);
@@ -226,7 +231,7 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     if (p.num_overlays != 1) return;
     const int64_t* y = lv.overlays;
     if constexpr (kJkx) {
-      jkx_overlay(y, L, H, P, direct, layer, run);
+      jkx_overlay(y, L, H, P, direct);
       return;
     }
     for (int64_t j = 0; j + 1 < L; ++j) {
@@ -240,7 +245,9 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
     }
     if (y[L - 1] != kNoLevel) direct[direct_row(y[L - 1])] |= uint64_t{1} << ((L - 1) * bw + k);
   };
-  if (p.bar_width == 3 && L <= kMaxJkxBars) {  // (3 L <= W <= 64 where the raster fits)
+  // Bar width 3 (3 L <= W <= 64 where the raster fits): no overlay layers.
+  const bool jkx = p.bar_width == 3 && L <= kMaxJkxBars;
+  if (jkx) {
     marks(std::integral_constant<int64_t, 3>{});
   } else {
     marks(p.bar_width);
@@ -255,53 +262,66 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   const uint8_t fg = Store<uint8_t>::convert(p.foreground);
   const __m256i bgv = _mm256_set1_epi8(static_cast<char>(bg));
   const __m256i fgv = _mm256_set1_epi8(static_cast<char>(fg));
-  uint64_t acc0 = 0, acc1 = 0, acc2 = 0, mask = 0;  // mask: the last row's
-  // Row r's 64 pixels from its 64-bit mask.
-  auto row = [&](int64_t r, __m256i* half0, __m256i* half1) __attribute__((always_inline)) {
-    acc0 ^= layer[0][r];
-    acc1 ^= layer[1][r];
-    acc2 ^= layer[2][r];
-    mask = acc0 | acc1 | acc2 | direct[r];
-    const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask));
-    const __m256i m0 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
-    const __m256i m1 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, hi), bit), bit);
-    *half0 = _mm256_blendv_epi8(bgv, fgv, m0);
-    *half1 = _mm256_blendv_epi8(bgv, fgv, m1);
-  };
-  // Rows whose 64 bytes from the row's start lie inside the plane are stored
-  // whole: what lies past the row is the next rows', written after this one.
-  const int64_t whole = H * W >= 64 ? (H * W - 64) / W + 1 : 0;
-  int64_t r = 0;
-  for (; r < whole; ++r) {
-    __m256i half0, half1;
-    row(r, &half0, &half1);
-    uint8_t* const dst = plane + r * W;
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), half0);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32), half1);
-  }
-  for (; r < H; ++r) {
-    // The plane's last rows: nothing past its end. With W >= 32, bytes 0 .. 31
-    // and W - 32 .. W - 1, the latter from the mask shifted down by W - 32 (no
-    // bounce through a buffer, whose overlapping read could not be forwarded
-    // from the two stores).
-    __m256i half0, half1;
-    row(r, &half0, &half1);
-    uint8_t* const dst = plane + r * W;
-    if (W >= 32) {
-      const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask >> (W - 32)));
-      const __m256i m = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
+  // The rows, reading the overlay layers only where the marks used them.
+  auto output = [&](auto overlay_layers) __attribute__((always_inline)) {
+    uint64_t acc0 = 0, acc1 = 0, acc2 = 0, mask = 0;  // mask: the last row's
+    // Row r's 64 pixels from its 64-bit mask.
+    auto row = [&](int64_t r, __m256i* half0, __m256i* half1) __attribute__((always_inline)) {
+      acc0 ^= layer[0][r];
+      if constexpr (decltype(overlay_layers)::value) {
+        acc1 ^= layer[1][r];
+        acc2 ^= layer[2][r];
+      }
+      mask = acc0 | acc1 | acc2 | direct[r];
+      const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask));
+      const __m256i m0 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
+      const __m256i m1 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, hi), bit), bit);
+      *half0 = _mm256_blendv_epi8(bgv, fgv, m0);
+      *half1 = _mm256_blendv_epi8(bgv, fgv, m1);
+    };
+    // Rows whose 64 bytes from the row's start lie inside the plane are stored
+    // whole: what lies past the row is the next rows', written after this one.
+    const int64_t whole = H * W >= 64 ? (H * W - 64) / W + 1 : 0;
+    int64_t r = 0;
+    for (; r < whole; ++r) {
+      __m256i half0, half1;
+      row(r, &half0, &half1);
+      uint8_t* const dst = plane + r * W;
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), half0);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + W - 32), _mm256_blendv_epi8(bgv, fgv, m));
-    } else {
-      alignas(32) uint8_t px[64];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(px), half0);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(px + 32), half1);
-      std::memcpy(dst, px, static_cast<size_t>(W));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32), half1);
     }
+    for (; r < H; ++r) {
+      // The plane's last rows: nothing past its end. With W >= 32, bytes 0 .. 31
+      // and W - 32 .. W - 1, the latter from the mask shifted down by W - 32 (no
+      // bounce through a buffer, whose overlapping read could not be forwarded
+      // from the two stores).
+      __m256i half0, half1;
+      row(r, &half0, &half1);
+      uint8_t* const dst = plane + r * W;
+      if (W >= 32) {
+        const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask >> (W - 32)));
+        const __m256i m = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), half0);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + W - 32), _mm256_blendv_epi8(bgv, fgv, m));
+      } else {
+        alignas(32) uint8_t px[64];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(px), half0);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(px + 32), half1);
+        std::memcpy(dst, px, static_cast<size_t>(W));
+      }
+    }
+  };
+  // Then clean for the next image: the scratch at once, not each row's words
+  // as they are read (at bar width 3, layer 0 and the direct marks only).
+  const size_t words = static_cast<size_t>(H + 1) * sizeof(uint64_t);
+  if (jkx) {
+    output(std::false_type{});
+    std::memset(layer[0], 0, words);
+    std::memset(direct, 0, words);
+  } else {
+    output(std::true_type{});
+    std::memset(scratch, 0, static_cast<size_t>(ohlc_bits_scratch(p)) * sizeof(uint64_t));
   }
-  // Clean for the next image: the whole scratch at once (a memset of 2 KiB at
-  // the JKX layout), not each row's four words as they are read.
-  std::memset(scratch, 0, static_cast<size_t>(ohlc_bits_scratch(p)) * sizeof(uint64_t));
 }
 
 }  // namespace kernels
