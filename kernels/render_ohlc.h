@@ -49,6 +49,9 @@ struct OhlcParams {
   bool candle = false;
   float background = 1.0f;
   float foreground = 0.0f;
+  // CPU: write the uint8 bitmask raster's planes with non-temporal stores (the
+  // binding sets it for outputs too large to stay in cache, kStreamOutputBytes).
+  bool stream_output = false;
 
   // Explicit price ranges, float64 [B, 2] contiguous; null: from the data.
   const double* value_range = nullptr;

@@ -103,6 +103,7 @@ inline void render_ohlc_cpu_serial(const OhlcParams& p, const OhlcView<T>& in,
     scratch.levels.raw = scratch.raw_levels;  // as ohlc_scratch sets it
     render_ohlc_cpu_image(q, in, ov, volume, b, scratch, out + b * p.height * p.width);
   }
+  ohlc_stream_fence(q);
 }
 
 }  // namespace kernels

@@ -104,6 +104,31 @@ def test_strided_window_views_and_float32(ohlcv):
         assert np.array_equal(got32[b, 0].numpy(), jkx_pillow(f32[b].double().numpy(), vol[b].numpy()))
 
 
+def test_outputs_past_the_cache_are_the_same_images(ohlcv):
+    """An output of 8 MiB or more is written with non-temporal stores (the
+    bitmask raster's stream_output): the images equal those of batches small
+    enough to be written through the cache, on one thread and on two."""
+    series = torch.from_numpy(ohlcv[:2400].copy())
+    ohlc = series[:, :4].unfold(0, 20, 1).transpose(1, 2)  # [2381, 20, 4]: 9.1 MB of images
+    vol = series[:, 4].unfold(0, 20, 1)
+    ma = torch.from_numpy(_moving_average(ohlcv[:2400, 3], 20)).unfold(0, 20, 1)[:, None, :]
+    assert ohlc.shape[0] * 64 * 60 >= 8 << 20
+    chunks = torch.cat([torch_render.jkx_chart(ohlc[i:i + 500], vol[i:i + 500], ma[i:i + 500])
+                        for i in range(0, ohlc.shape[0], 500)])
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            assert torch.equal(torch_render.jkx_chart(ohlc, vol, ma), chunks)
+            out = torch.full((ohlc.shape[0], 1, 64, 60), 7, dtype=torch.uint8)
+            torch_render.jkx_chart(ohlc, vol, ma, out=out)
+            assert torch.equal(out, chunks)
+    finally:
+        torch.set_num_threads(threads)
+    for b in (0, 1234, ohlc.shape[0] - 1):
+        assert np.array_equal(chunks[b, 0].numpy(), jkx_pillow(ohlc[b].numpy(), vol[b].numpy(), ma[b].numpy()))
+
+
 def test_other_lengths_need_a_height(ohlcv):
     ohlc, vol, mas = _windows(ohlcv, 10, 8, seed=3)
     with pytest.raises(ValueError, match="jkx_chart: height is required unless L is 5, 20 or 60, got L = 10"):

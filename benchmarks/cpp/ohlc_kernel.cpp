@@ -7,6 +7,7 @@
 //   g++ -O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -I. \
 //       benchmarks/cpp/ohlc_kernel.cpp kernels/cpu/*_avx2.cpp -o /tmp/ohlc_kernel
 //   /tmp/ohlc_kernel /tmp/i20 256 1000      # B images (kept in cache), batches
+//   /tmp/ohlc_kernel /tmp/i20 4096 60 cached  # stores through the cache (or: stream)
 //
 // Prints the minimum over the batches of the thread CPU time per image (the
 // least disturbed batch: on a shared machine the median moves with the
@@ -48,7 +49,7 @@ double thread_seconds() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DIR [B [BATCHES]]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DIR [B [BATCHES [stream|cached]]]\n", argv[0]);
     return 2;
   }
   const std::string dir = argv[1];
@@ -71,6 +72,10 @@ int main(int argc, char** argv) {
   p.background = 0.0f;
   p.foreground = 1.0f;
   p.scale = scale.data();
+  // Non-temporal stores as the op decides them (by the output's size), or as
+  // the fourth argument says: "stream" or "cached".
+  p.stream_output = B * H * W >= tk::kStreamOutputBytes;
+  if (argc > 4) p.stream_output = std::string(argv[4]) == "stream";
   const tk::OhlcView<double> in{ohlc.data(), L * 4, 4, 1};
   const tk::OverlayView<double> ov{ma.data(), L, L, 1};
   const tk::VolumeView<double> vol{volume.data(), L, 1};
@@ -87,13 +92,15 @@ int main(int argc, char** argv) {
     for (int64_t b = 0; b < B; ++b) {
       tk::render_ohlc_cpu_image(p, in, ov, &vol, b, scratch, out + b * H * W);
     }
+    tk::ohlc_stream_fence(p);
     best = std::min(best, thread_seconds() - t0);
   }
   uint64_t checksum = 0;
   for (size_t i = 0; i < bytes; ++i) checksum = checksum * 1000003 + out[i];
-  std::printf("B %lld: %.1f ns per image (minimum of %lld batches), isa %s, checksum %016llx\n",
+  std::printf("B %lld: %.1f ns per image (minimum of %lld batches), isa %s, %s, checksum %016llx\n",
               static_cast<long long>(B), best / static_cast<double>(B) * 1e9,
               static_cast<long long>(batches), tk::cpu_isa_name(tk::cpu_isa()),
+              p.stream_output ? "streamed" : "cached",
               static_cast<unsigned long long>(checksum));
   std::free(out);
   return 0;

@@ -35,6 +35,8 @@ void render_ohlc_cpu(OhlcPlan& plan, const at::Tensor& ohlc_arg, at::Tensor& out
   }
   // One task per thread, each with its scratch, made here: none in the
   // parallel region, none per image.
+  // Outputs too large to stay in cache are streamed past it (kStreamOutputBytes).
+  p.stream_output = static_cast<int64_t>(out.nbytes()) >= kernels::kStreamOutputBytes;
   const int64_t tasks = std::max<int64_t>(1, std::min<int64_t>(p.batch, at::get_num_threads()));
   const auto options = ohlc.options();
   const at::Tensor ints =
@@ -66,6 +68,7 @@ void render_ohlc_cpu(OhlcPlan& plan, const at::Tensor& ohlc_arg, at::Tensor& out
           for (int64_t b = p.batch * t / tasks; b < p.batch * (t + 1) / tasks; ++b) {
             kernels::render_ohlc_cpu_image(p, in, ov, &vol, b, scratch, dst + b * plane);
           }
+          kernels::ohlc_stream_fence(p);
         }
       });
     });

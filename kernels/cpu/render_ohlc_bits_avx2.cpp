@@ -163,7 +163,7 @@ inline void jkx_overlay(const int64_t* y, int64_t L, int64_t H, int64_t P, uint6
 
 }  // namespace
 
-void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8_t* plane,
+void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8_t* out,
                            uint64_t* scratch) {
   const int64_t H = p.height, W = p.width, P = p.price_rows(), L = p.length;
   uint64_t* const layer[3] = {scratch, scratch + (H + 1), scratch + 2 * (H + 1)};
@@ -262,6 +262,13 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   const uint8_t fg = Store<uint8_t>::convert(p.foreground);
   const __m256i bgv = _mm256_set1_epi8(static_cast<char>(bg));
   const __m256i fgv = _mm256_set1_epi8(static_cast<char>(fg));
+  // Streamed: the rows go to an aligned buffer in L1, then to the plane in
+  // aligned non-temporal 32-byte stores (whole planes of 32-byte multiples);
+  // the caller fences them once it has drawn its images (ohlc_stream_fence).
+  const bool stream = p.stream_output && H * W <= kStreamPlaneBytes && (H * W) % 32 == 0 &&
+                      reinterpret_cast<uintptr_t>(out) % 32 == 0;
+  alignas(32) uint8_t buffer[kStreamPlaneBytes];
+  uint8_t* const plane = stream ? buffer : out;
   // The rows, reading the overlay layers only where the marks used them.
   auto output = [&](auto overlay_layers) __attribute__((always_inline)) {
     uint64_t acc0 = 0, acc1 = 0, acc2 = 0, mask = 0;  // mask: the last row's
@@ -311,8 +318,9 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
       }
     }
   };
-  // Then clean for the next image: the scratch at once, not each row's words
-  // as they are read (at bar width 3, layer 0 and the direct marks only).
+  // The rows, then clean for the next image: the scratch at once, not each
+  // row's words as they are read (at bar width 3, layer 0 and the direct marks
+  // only).
   const size_t words = static_cast<size_t>(H + 1) * sizeof(uint64_t);
   if (jkx) {
     output(std::false_type{});
@@ -321,6 +329,12 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   } else {
     output(std::true_type{});
     std::memset(scratch, 0, static_cast<size_t>(ohlc_bits_scratch(p)) * sizeof(uint64_t));
+  }
+  if (stream) {
+    for (int64_t i = 0; i < H * W; i += 32) {
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i),
+                          _mm256_load_si256(reinterpret_cast<const __m256i*>(buffer + i)));
+    }
   }
 }
 

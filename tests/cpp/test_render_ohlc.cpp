@@ -434,6 +434,39 @@ TEST(OhlcCudaEmulation, Uint8MatchesOnEveryInstructionSet) {
   }
 }
 
+TEST(OhlcBits, StreamedPlanesAreTheCachedOnes) {
+  // p.stream_output (set by the binding for large outputs) writes the bitmask
+  // raster's planes with non-temporal stores where they are 32-byte aligned and
+  // whole 32-byte multiples: the same bytes as stores through the cache.
+  if (!tk::cpu_isa_supported(tk::CpuIsa::kAvx2)) GTEST_SKIP() << "no AVX2: no bitmask raster";
+  int64_t streamed_cases = 0;
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    const Case& c = kCases[i];
+    SCOPED_TRACE(i);
+    const Inputs in = make_inputs(c, 500 + static_cast<uint32_t>(i));
+    Workspace ws;
+    tk::OhlcParams p = make_params(c, in, ws);
+    const Views v = views(c, in);
+    const size_t bytes = static_cast<size_t>(c.B * c.H * c.W);
+    std::vector<uint64_t> cached((bytes + 7) / 8 + 8, 0), streamed((bytes + 7) / 8 + 8, 1);
+    // 64-byte aligned starts within the word vectors.
+    auto aligned = [](std::vector<uint64_t>& w) {
+      const auto at = reinterpret_cast<uintptr_t>(w.data());
+      return reinterpret_cast<uint8_t*>(w.data()) + ((64 - at % 64) % 64);
+    };
+    uint8_t* const a = aligned(cached);
+    uint8_t* const b = aligned(streamed);
+    tk::render_ohlc_cpu_serial(p, v.ohlc, v.overlays, &v.volume, a);
+    p.stream_output = true;
+    tk::render_ohlc_cpu_serial(p, v.ohlc, v.overlays, &v.volume, b);
+    EXPECT_EQ(std::memcmp(a, b, bytes), 0);
+    const bool bits = tk::ohlc_bits_fit(p) && (c.H * c.W) % 32 == 0 &&
+                      c.H * c.W <= tk::kStreamPlaneBytes;
+    streamed_cases += bits ? 1 : 0;
+  }
+  EXPECT_GE(streamed_cases, 3);  // the JKX layout among them
+}
+
 TEST(OhlcScale, IsTheFloat64ProductOfTheInputs) {
   // Scaled prices draw what the products, computed first, draw (CPU and CUDA
   // body); the NaN factor leaves only the volume panel.
