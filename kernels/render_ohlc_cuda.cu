@@ -25,7 +25,7 @@ cudaError_t launch_ohlc_volume(const OhlcParams& p, const VolumeView<T>& in, cud
 
 template <typename OutT>
 cudaError_t launch_ohlc_raster(const OhlcParams& p, OutT* out, cudaStream_t stream) {
-  return launch_write_planes(out, p.batch * p.height * p.width, OhlcPixel{p}, stream);
+  return launch_items(p.batch * p.width, OhlcColumnItem<OutT>{p, OutputSink<OutT>{out}}, stream);
 }
 
 #define TR_INSTANTIATE_POINTS(T, U)                                                         \

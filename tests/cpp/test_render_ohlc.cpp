@@ -341,8 +341,8 @@ std::vector<OutT> render_cpu(const Case& c, const Inputs& in) {
 }
 
 // The CUDA launches, one (block, thread) at a time.
-template <typename OutT, bool kAligned>
-std::vector<OutT> render_emulated(const Case& c, const Inputs& in, int64_t max_blocks) {
+template <typename OutT>
+std::vector<OutT> render_emulated(const Case& c, const Inputs& in) {
   Workspace ws;
   const tk::OhlcParams p = make_params(c, in, ws);
   const Views v = views(c, in);
@@ -361,15 +361,13 @@ std::vector<OutT> render_emulated(const Case& c, const Inputs& in, int64_t max_b
       }
     }
   }
-  const int64_t numel = c.B * c.H * c.W;
-  std::vector<OutT> out(static_cast<size_t>(numel), static_cast<OutT>(7));
-  int64_t blocks = tk::write_planes_blocks<OutT>(numel, kAligned);
-  if (blocks > max_blocks) blocks = max_blocks;  // exercise the grid-stride loop
-  const tk::OhlcPixel pixel{p};
-  for (int64_t block = 0; block < blocks; ++block) {
-    for (int64_t t = 0; t < tk::kPlaneThreads; ++t) {
-      tk::write_planes_thread<OutT, kAligned>(out.data(), numel, pixel, block, t,
-                                              tk::kPlaneThreads, blocks);
+  // Poisoned: the raster writes every element.
+  std::vector<OutT> out(static_cast<size_t>(c.B * c.H * c.W), static_cast<OutT>(7));
+  const tk::OhlcColumnItem<OutT> column{p, tk::OutputSink<OutT>{out.data()}};
+  const int64_t columns = c.B * c.W;
+  for (int64_t block = 0; block < tk::items_blocks(columns); ++block) {
+    for (int64_t t = 0; t < tk::kItemThreads; ++t) {
+      tk::items_thread(columns, column, block, t, tk::kItemThreads);
     }
   }
   return out;
@@ -399,9 +397,7 @@ TEST(OhlcCudaEmulation, Float32MatchesCpuBitForBit) {
     int64_t inked = 0;
     for (float v : cpu) inked += v == 0.0f;
     EXPECT_GT(inked, 0);
-    expect_same_bits(render_emulated<float, true>(kCases[i], in, 1 << 20), cpu);
-    expect_same_bits(render_emulated<float, false>(kCases[i], in, 1 << 20), cpu);
-    expect_same_bits(render_emulated<float, true>(kCases[i], in, 3), cpu);  // grid-stride
+    expect_same_bits(render_emulated<float>(kCases[i], in), cpu);
   }
 }
 
@@ -409,12 +405,8 @@ TEST(OhlcCudaEmulation, Uint8AndFloat64MatchCpu) {
   for (size_t i = 0; i < kCases.size(); ++i) {
     SCOPED_TRACE(i);
     const Inputs in = make_inputs(kCases[i], 200 + static_cast<uint32_t>(i));
-    expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20),
-                     render_cpu<uint8_t>(kCases[i], in));
-    expect_same_bits(render_emulated<uint8_t, false>(kCases[i], in, 2),
-                     render_cpu<uint8_t>(kCases[i], in));
-    expect_same_bits(render_emulated<double, true>(kCases[i], in, 2),
-                     render_cpu<double>(kCases[i], in));
+    expect_same_bits(render_emulated<uint8_t>(kCases[i], in), render_cpu<uint8_t>(kCases[i], in));
+    expect_same_bits(render_emulated<double>(kCases[i], in), render_cpu<double>(kCases[i], in));
   }
 }
 
@@ -428,8 +420,7 @@ TEST(OhlcCudaEmulation, Uint8MatchesOnEveryInstructionSet) {
     for (size_t i = 0; i < kCases.size(); ++i) {
       SCOPED_TRACE(i);
       const Inputs in = make_inputs(kCases[i], 300 + static_cast<uint32_t>(i));
-      expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20),
-                       render_cpu<uint8_t>(kCases[i], in));
+      expect_same_bits(render_emulated<uint8_t>(kCases[i], in), render_cpu<uint8_t>(kCases[i], in));
     }
   }
 }
@@ -486,7 +477,7 @@ TEST(OhlcScale, IsTheFloat64ProductOfTheInputs) {
     }
     const auto want = render_cpu<uint8_t>(plain, product);
     expect_same_bits(render_cpu<uint8_t>(kCases[i], in), want);
-    expect_same_bits(render_emulated<uint8_t, true>(kCases[i], in, 1 << 20), want);
+    expect_same_bits(render_emulated<uint8_t>(kCases[i], in), want);
     expect_same_bits(render_cpu<float>(kCases[i], in), render_cpu<float>(plain, product));
     // And the factor matters: unscaled, the first image (close_0 about 100) differs.
     EXPECT_NE(render_cpu<uint8_t>(plain, in), want);
@@ -507,12 +498,26 @@ TEST(OhlcCudaEmulation, IndexArithmeticPast2To31) {
   const int64_t last = c.B - 1;
   std::vector<float> plane(static_cast<size_t>(c.H * c.W));
   tk::render_ohlc_cpu_image(p, plane.data(), last);
-  int64_t inked = 0;
-  for (int64_t e = last * c.H * c.W; e < numel; e += 7) {
-    const float value = tk::ohlc_raster_value(p, e);
-    ASSERT_EQ(std::memcmp(&value, &plane[e - last * c.H * c.W], sizeof(float)), 0) << "element " << e;
-    inked += value == 0.0f;
-  }
+  // The last image's columns as the CUDA items write them, each element
+  // checked where it is written.
+  struct Check {
+    const float* plane;
+    int64_t base, numel;
+    int64_t* written;
+    int64_t* inked;
+    void operator()(int64_t e, float v) const {
+      ASSERT_GE(e, base);
+      ASSERT_LT(e, numel);
+      ASSERT_EQ(std::memcmp(&v, &plane[e - base], sizeof(float)), 0) << "element " << e;
+      ++*written;
+      *inked += v == 0.0f;
+    }
+  };
+  int64_t written = 0, inked = 0;
+  const tk::OhlcColumnItem<float, Check> column{
+      p, Check{plane.data(), last * c.H * c.W, numel, &written, &inked}};
+  for (int64_t i = last * c.W; i < c.B * c.W; ++i) column(i);
+  EXPECT_EQ(written, c.H * c.W);
   EXPECT_GT(inked, 0);
 }
 
