@@ -309,7 +309,8 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
         const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask >> (W - 32)));
         const __m256i m = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), half0);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + W - 32), _mm256_blendv_epi8(bgv, fgv, m));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + W - 32),
+                            _mm256_blendv_epi8(bgv, fgv, m));
       } else {
         alignas(32) uint8_t px[64];
         _mm256_store_si256(reinterpret_cast<__m256i*>(px), half0);
