@@ -33,10 +33,10 @@ void render_ohlc_cpu(OhlcPlan& plan, const at::Tensor& ohlc_arg, at::Tensor& out
     if (overlays.defined()) overlays = overlays.to(at::kDouble);
     if (volume.defined()) volume = volume.to(at::kDouble);
   }
-  // One task per thread, each with its scratch, made here: none in the
-  // parallel region, none per image.
   // Outputs too large to stay in cache are streamed past it (kStreamOutputBytes).
   p.stream_output = static_cast<int64_t>(out.nbytes()) >= kernels::kStreamOutputBytes;
+  // One task per thread, each with its scratch, made here: none in the
+  // parallel region, none per image.
   const int64_t tasks = std::max<int64_t>(1, std::min<int64_t>(p.batch, at::get_num_threads()));
   const auto options = ohlc.options();
   const at::Tensor ints =
