@@ -10,7 +10,7 @@ idle machine: about 1; on a shared one less, and the wall-clock rates with it);
 then the issue's targets (op >= 1000x pillow, op >= 0.2x fill_out; the latter also
 for jkx_chart into a reused output, as fill_out writes one) with PASS/MISS.
 The op's methods and fill_out are measured in --rounds interleaved rounds (each
-method --min-time seconds per round, in turn), so that a ratio compares rates
+method --round-time seconds per round, in turn), so that a ratio compares rates
 taken seconds apart on a machine whose neighbours come and go: the fill_out
 ratios are the medians of the per-round ratios, with their range over the rounds.
 The Pillow drawer is written here from the published rules (the paper's code draws

@@ -19,9 +19,7 @@ namespace {
 using kernels::OhlcParams;
 
 void render_ohlc_cpu(OhlcPlan& plan, const at::Tensor& ohlc_arg, at::Tensor& out) {
-  OhlcParams& p = plan.params;
-  if (plan.value_range.defined()) p.value_range = plan.value_range.const_data_ptr<double>();
-  if (plan.scale.defined()) p.scale = plan.scale.const_data_ptr<double>();
+  OhlcParams& p = plan.params;  // value_range and scale already point into the plan
   // The fused loop reads every input as one dtype (instantiated per input and
   // output dtype, not per combination of four): mixed inputs go through float64,
   // which holds every value of each exactly.
