@@ -20,43 +20,40 @@ namespace kernels {
 constexpr int64_t kGradBandRows = 8;
 
 // Per-thread memory of line_plane_grad_cpu, carved from one block of doubles by
-// line_plane_grad_scratch: the plane's primitives, their accumulators and a band
-// buffer of the minimum distance per pixel.
+// line_plane_grad_scratch: the plane's primitives, their accumulators, the band's
+// list of primitives with their columns per row, and a band buffer of the
+// minimum distance per pixel and how many primitives are at it.
 struct LinePlaneGradScratch {
   int64_t max_prims;     // primitives a plane can have: (overlay ? S : 1) * L
   int64_t padded_width;  // W rounded up to 8 columns, and 8 more (vectors start anywhere)
-  int64_t dirty_bytes;   // a row's flags of touched 8-column vectors, in 32s
   LinePrimitive* prims;  // [max_prims]
   int32_t* ids;          // [max_prims]: (s - group_begin) * L + j of each
   int32_t* order;        // [max_prims]: their indices by first row
   int32_t* band;         // [2][max_prims]: those that reach each band
+  int32_t* rows_with;    // [max_prims]: per entry of the band's list, its rows with columns
+  int32_t* c0;           // [max_prims][kGradBandRows]: and their first and last columns
+  int32_t* c1;
   double* acc;           // [max_prims][2][kGradLanes]: the body's accumulators
   float* best;           // [kGradBandRows][padded_width]: minimum d2, +inf when unset
   float* ties;           // the same: how many primitives are at it
-  float* t;              // the same: the nearest primitive's t and cy there
-  float* cy;
-  int32_t* idx;          // the same: its id
-  int32_t* idx2;         // the same: the index in prims of the last other that tied
-  uint8_t* dirty;        // [kGradBandRows][dirty_bytes], 0 or 1
 };
 
 // The doubles of line_plane_grad_cpu's memory; with `base`, carves it and sets
-// the band buffers unset (the pass leaves them so).
+// the band buffer unset (the pass leaves it so).
 inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
                                        LinePlaneGradScratch* m) {
   const int64_t max_prims = (p.channel_mode ? 1 : p.num_series) * p.length;
   const int64_t padded = (p.width + 7) / 8 * 8 + 8;
-  const int64_t flags = (padded / 8 + 31) / 32 * 32;
   const int64_t cells = kGradBandRows * padded;
   // Sizes in doubles, each a multiple of 4 so every array stays 32-byte aligned.
   const auto up = [](int64_t bytes) { return (bytes + 31) / 32 * 4; };
   const int64_t n_prims = up(max_prims * static_cast<int64_t>(sizeof(LinePrimitive)));
   const int64_t n_ids = up(max_prims * 4);
   const int64_t n_band = up(2 * max_prims * 4);
+  const int64_t n_cols = up(max_prims * kGradBandRows * 4);
   const int64_t n_acc = max_prims * 8;
   const int64_t n_cell = up(cells * 4);
-  const int64_t n_dirty = up(kGradBandRows * flags);
-  const int64_t total = n_prims + 2 * n_ids + n_band + n_acc + 6 * n_cell + n_dirty + 4;
+  const int64_t total = n_prims + 3 * n_ids + n_band + 2 * n_cols + n_acc + 2 * n_cell + 4;
   if (base == nullptr) return total;
   double* at = base + (4 - reinterpret_cast<uintptr_t>(base) / 8 % 4) % 4;
   const auto take = [&](int64_t n) {
@@ -66,21 +63,18 @@ inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
   };
   m->max_prims = max_prims;
   m->padded_width = padded;
-  m->dirty_bytes = flags;
   m->prims = reinterpret_cast<LinePrimitive*>(take(n_prims));
   m->ids = reinterpret_cast<int32_t*>(take(n_ids));
   m->order = reinterpret_cast<int32_t*>(take(n_ids));
   m->band = reinterpret_cast<int32_t*>(take(n_band));
+  m->rows_with = reinterpret_cast<int32_t*>(take(n_ids));
+  m->c0 = reinterpret_cast<int32_t*>(take(n_cols));
+  m->c1 = reinterpret_cast<int32_t*>(take(n_cols));
   m->acc = take(n_acc);
   m->best = reinterpret_cast<float*>(take(n_cell));
   m->ties = reinterpret_cast<float*>(take(n_cell));
-  m->t = reinterpret_cast<float*>(take(n_cell));
-  m->cy = reinterpret_cast<float*>(take(n_cell));
-  m->idx = reinterpret_cast<int32_t*>(take(n_cell));
-  m->idx2 = reinterpret_cast<int32_t*>(take(n_cell));
-  m->dirty = reinterpret_cast<uint8_t*>(take(n_dirty));
   for (int64_t i = 0; i < cells; ++i) m->best[i] = INFINITY;
-  for (int64_t i = 0; i < kGradBandRows * flags; ++i) m->dirty[i] = 0;
+  for (int64_t i = 0; i < cells; ++i) m->ties[i] = 0.0f;
   return total;
 }
 
@@ -133,8 +127,8 @@ void line_primitive_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin
 
 // Whether pass 1 of gradient type G runs plane by plane (line_plane_grad_cpu):
 // float32 with AVX2 and antialiasing (aliased lines have no gradient), at most
-// 2^16 columns (its band buffers take 8 rows x 24 bytes a column per thread:
-// 12 MiB there; wider images take the per-primitive walk, which needs none) and
+// 2^16 columns (its band buffer takes 8 rows x 8 bytes a column per thread:
+// 4 MiB there; wider images take the per-primitive walk, which needs none) and
 // primitive ids that fit int32.
 template <typename G>
 bool line_plane_grad_applies(const LineParams& p) {

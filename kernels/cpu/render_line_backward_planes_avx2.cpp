@@ -1,17 +1,22 @@
 // The AVX2 pass 1 of render_line's backward plane by plane (line_plane_grad_cpu
 // in kernels/render_line_backward_cpu.h), for float32 gradients, as the forward
-// rasters: each band of rows first takes, per pixel, the minimum squared distance
-// over the primitives that reach it (which one, how many tie, its t and cy), then
-// reads the incoming gradient once per ramp pixel and adds what it gives to the
-// nearest primitive's accumulators, instead of walking each primitive's pixels
-// and testing its gathered neighbours there.
+// rasters. Each band of rows takes two walks over the primitives that reach it:
+//   1. measure: per pixel, the minimum squared distance over them and how many
+//      are at it (two band buffers, nothing else per pixel);
+//   2. gather: each primitive again, recomputing its distances with the same
+//      operations; at the pixels where it is at the minimum and in the ramp it
+//      reads the incoming gradient and adds what it gives to its own
+//      accumulators, kept in registers, 8 columns at a time.
+// Recomputing a distance costs less than storing the nearest primitive's t, cy
+// and id per pixel and sweeping them, and each primitive's sums stay in vectors.
 //
 // The bits are the shared body's (line_primitive_grad_body): a pixel gives a
 // primitive something only where its distance is the minimum and in the ramp,
 // with share 1 / ties, from the body's float32 operations; and each primitive's
 // accumulator col % kGradLanes receives its pixels in the body's order (rows, then
-// columns, ascending), as the bands are swept. A conservative cull suffices: every
-// primitive at a ramp pixel's minimum distance is within reach of it.
+// columns, ascending), as the bands are walked top to bottom. A conservative cull
+// suffices: every primitive at a ramp pixel's minimum distance is within reach of
+// it, so it is measured there.
 #include "kernels/render_line_backward_cpu.h"
 
 #if defined(TR_HAVE_AVX2_KERNELS)
@@ -28,6 +33,79 @@ namespace kernels {
 namespace avx2 {
 namespace {
 
+// A primitive's broadcast geometry and one vector of 8 columns from `base`:
+// segment_dist2's operands that do not change along a column (ax = x0 - px and
+// ax * ex).
+struct Geometry {
+  __m256 x0, ex, ey, neg_ee, y0;
+  bool segment;  // ee > 0 (else a dot: t = 0)
+  explicit Geometry(const LinePrimitive& q)
+      : x0(_mm256_set1_ps(q.x0)),
+        ex(_mm256_set1_ps(q.ex)),
+        ey(_mm256_set1_ps(q.ey)),
+        neg_ee(_mm256_set1_ps(-q.ee)),
+        y0(_mm256_set1_ps(q.y0)),
+        segment(q.ee > 0.0f) {}
+};
+
+struct Columns {
+  __m256 ax, ax_ex;
+  Columns(const Geometry& g, int64_t base) {
+    const __m256 px = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(base)),
+                                    _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+    ax = _mm256_sub_ps(g.x0, px);
+    ax_ex = _mm256_mul_ps(ax, g.ex);
+  }
+};
+
+// Primitive g's squared distance to the 8 pixels of columns c in row py, with
+// ramp_pixel's t and cy: segment_dist2's operations (-(dot) / ee is dot / -ee in
+// IEEE).
+struct Distances {
+  __m256 t, cy, d2;
+};
+
+inline Distances distances(const Geometry& g, const Columns& c, __m256 py) {
+  const __m256 ay = _mm256_sub_ps(g.y0, py);
+  __m256 t = _mm256_setzero_ps();
+  if (g.segment) {
+    t = _mm256_div_ps(_mm256_add_ps(c.ax_ex, _mm256_mul_ps(ay, g.ey)), g.neg_ee);
+    t = _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
+  }
+  const __m256 cx = _mm256_add_ps(c.ax, _mm256_mul_ps(t, g.ex));
+  const __m256 cy = _mm256_add_ps(ay, _mm256_mul_ps(t, g.ey));
+  return {t, cy, _mm256_add_ps(_mm256_mul_ps(cx, cx), _mm256_mul_ps(cy, cy))};
+}
+
+// acc (kGradLanes doubles, by column % kGradLanes) += v, whose lanes are already
+// in accumulator order (see Rotation): the lower 4 columns added before the upper
+// 4, as the body adds them. The lanes of pixels the body does not add are +0.0,
+// and adding +0.0 changes no sum here: a sum that starts at +0.0 is never -0.0.
+inline __m256d add_lanes(__m256d acc, __m256 v) {
+  acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+  return _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+// Puts lane l of the 8 columns from base at position (base + l) % 4 of its half:
+// the accumulator of its column.
+inline __m256 rotate(__m256 v, int64_t base) {
+  const __m256i to =
+      _mm256_and_si256(_mm256_sub_epi32(_mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3),
+                                        _mm256_set1_epi32(static_cast<int>(base & 3))),
+                       _mm256_set1_epi32(3));
+  return _mm256_permutevar_ps(v, to);
+}
+
+// How a primitive's rows of a band are walked (PlanePass::gather_band). Every
+// walk takes the same vectors: a superset of the pixels within its reach, which
+// is all that the minimum, its ties and the gradient need (a pixel out of reach
+// is in no primitive's ramp at the minimum distance, or is measured by all that
+// are as near).
+constexpr int kRowByRow = 0;  // each row's own columns, vectors from its first
+// Else 1 or 2: that many vectors from column m.c0[k * 8] in every row of the
+// band from the first with columns to the last (the union of the first's and
+// the last's columns, which row_columns's monotony makes all of theirs).
+
 // One plane's pass 1 with its scratch (see LinePlaneGradScratch).
 struct PlanePass {
   const LineParams& p;
@@ -38,9 +116,7 @@ struct PlanePass {
   int64_t next = 0;    // the first in m.order (by first row) not yet in a band
   int64_t n_band[2] = {0, 0};  // primitives in the two band lists of m.band
 
-  // Row r of the band buffer: offset of its first column, its vectors' flags.
   int64_t row_at(int64_t r) const { return r * m.padded_width; }
-  uint8_t* dirty(int64_t r) const { return m.dirty + r * m.dirty_bytes; }
 
   // row_columns of q for the 8 rows `py` at once, rounded inwards to whole
   // columns (the same operations: max_f(a, b) is max_ps(b, a), min_f likewise):
@@ -63,26 +139,20 @@ struct PlanePass {
     hi = _mm256_round_ps(hi, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     const __m256 some = _mm256_cmp_ps(lo, hi, _CMP_LE_OQ);
     const auto store = [](int32_t* to, __m256 v) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(to), _mm256_cvttps_epi32(v));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(to), _mm256_cvttps_epi32(v));
     };
     store(c0, _mm256_and_ps(lo, some));
     store(c1, _mm256_and_ps(hi, some));
     return _mm256_movemask_ps(some);
   }
 
-  // Every pixel of rows [r0, r1] within reach of a primitive: the minimum
-  // distance over them, into the band buffer; marks the vectors it touched. The
-  // band's primitives go to list `buf` (the other holds the previous band's).
-  void measure(int64_t r0, int64_t r1, int buf) {
-    const float last = static_cast<float>(p.width - 1);
+  // The band's primitives into list `buf` (the other holds the previous band's):
+  // the previous band's that reach row r0, then those that start in [r0, r1].
+  // For each, how its rows are walked: m.rows_with[k] = the band's rows with
+  // columns (bits 0-7) | the vectors per row << 8 (kRowByRow: m.c0 and m.c1
+  // give each row's columns; else m.c0[k * 8] is the first column of all).
+  void gather_band(int64_t r0, int64_t r1, int buf) {
     const LinePrimitive* const prims = m.prims;
-    const __m256 iota = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i iota_i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256 one = _mm256_set1_ps(1.0f);
-    const __m256 rows = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(r0)), iota);
-    alignas(32) int32_t c0_of[8], c1_of[8];
-    // The band's primitives: the previous band's that reach this one, then those
-    // that start in it.
     int32_t* band = m.band + buf * m.max_prims;
     const int32_t* before = m.band + (1 - buf) * m.max_prims;
     int64_t nb = 0;
@@ -91,191 +161,160 @@ struct PlanePass {
       nb += prims[before[k]].row_hi >= r0 ? 1 : 0;
     }
     for (; next < n && prims[m.order[next]].row_lo <= r1; ++next) band[nb++] = m.order[next];
+    n_band[buf] = nb;
+    const float last = static_cast<float>(p.width - 1);
+    const __m256 rows = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(r0)),
+                                      _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
     for (int64_t k = 0; k < nb; ++k) {
-      const int64_t i = band[k];
-      const LinePrimitive& q = prims[i];
-      const __m256 x0 = _mm256_set1_ps(q.x0);
-      const __m256 ex = _mm256_set1_ps(q.ex);
-      const __m256 ey = _mm256_set1_ps(q.ey);
-      const __m256 neg_ee = _mm256_set1_ps(-q.ee);
-      const __m256i id = _mm256_set1_epi32(m.ids[i]);
-      const __m256i index = _mm256_set1_epi32(static_cast<int32_t>(i));
-      const int64_t first = q.row_lo > r0 ? q.row_lo : r0;
-      const int64_t end = q.row_hi < r1 ? q.row_hi : r1;
-      const int rows_with = columns(q, rows, last, c0_of, c1_of);
-      for (int64_t row = first; row <= end; ++row) {
-        if (((rows_with >> (row - r0)) & 1) == 0) continue;
-        const int64_t c0 = c0_of[row - r0];
-        const int64_t c1 = c1_of[row - r0];
-        const __m256i row_last = _mm256_set1_epi32(static_cast<int32_t>(c1));
-        const __m256 ay = _mm256_set1_ps(q.y0 - static_cast<float>(row));
-        const int64_t at = row_at(row - r0) + c0;
-        uint8_t* touched = dirty(row - r0);
-        // 8 columns from the row's first: the accumulators go by column, so the
-        // vectors need no alignment, and a steep primitive's row fits in one.
-        for (int64_t base = c0, cell = at; base <= c1; base += 8, cell += 8) {
-          // ramp_pixel's t, cx, cy and d2 (-(dot) / ee is dot / -ee in IEEE).
-          const __m256 px = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(base)), iota);
-          const __m256 ax = _mm256_sub_ps(x0, px);
-          __m256 t = _mm256_setzero_ps();
-          if (q.ee > 0.0f) {
-            const __m256 dot = _mm256_add_ps(_mm256_mul_ps(ax, ex), _mm256_mul_ps(ay, ey));
-            t = _mm256_div_ps(dot, neg_ee);
-            t = _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), one);
-          }
-          const __m256 cx = _mm256_add_ps(ax, _mm256_mul_ps(t, ex));
-          const __m256 cy = _mm256_add_ps(ay, _mm256_mul_ps(t, ey));
-          const __m256 d2 = _mm256_add_ps(_mm256_mul_ps(cx, cx), _mm256_mul_ps(cy, cy));
-          float* best = m.best + cell;
-          const __m256 old = _mm256_loadu_ps(best);
-          // Only the row's columns: the others keep their state (+inf where unset).
-          const __m256 in_row = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-              _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)), iota_i), row_last));
-          const __m256 lt = _mm256_andnot_ps(in_row, _mm256_cmp_ps(d2, old, _CMP_LT_OQ));
-          const __m256 eq = _mm256_andnot_ps(in_row, _mm256_cmp_ps(d2, old, _CMP_EQ_OQ));
-          float* ties = m.ties + cell;
-          const __m256 tied = _mm256_add_ps(_mm256_loadu_ps(ties), _mm256_and_ps(eq, one));
-          _mm256_storeu_ps(best, _mm256_blendv_ps(old, d2, lt));
-          _mm256_storeu_ps(ties, _mm256_blendv_ps(tied, one, lt));
-          float* tt = m.t + cell;
-          _mm256_storeu_ps(tt, _mm256_blendv_ps(_mm256_loadu_ps(tt), t, lt));
-          float* cyy = m.cy + cell;
-          _mm256_storeu_ps(cyy, _mm256_blendv_ps(_mm256_loadu_ps(cyy), cy, lt));
-          float* idx = reinterpret_cast<float*>(m.idx + cell);
-          _mm256_storeu_ps(idx,
-                           _mm256_blendv_ps(_mm256_loadu_ps(idx), _mm256_castsi256_ps(id), lt));
-          // The last primitive to tie: the other one when exactly two do (the
-          // joins of consecutive segments, mostly).
-          float* idx2 = reinterpret_cast<float*>(m.idx2 + cell);
-          _mm256_storeu_ps(idx2,
-                           _mm256_blendv_ps(_mm256_loadu_ps(idx2), _mm256_castsi256_ps(index), eq));
-          touched[base >> 3] = 1;
-          touched[(base + 7 < c1 ? base + 7 : c1) >> 3] = 1;
+      const LinePrimitive& q = prims[band[k]];
+      int32_t* c0 = m.c0 + k * 8;
+      int32_t* c1 = m.c1 + k * 8;
+      // Only its rows within [row_lo, row_hi] and the band's.
+      const int64_t first = std::max(q.row_lo, r0) - r0;
+      const int64_t end = std::min(q.row_hi, r1) - r0;
+      const int in_rows = first > end ? 0 : ((2 << end) - 1) & ~((1 << first) - 1);
+      const int bits = columns(q, rows, last, c0, c1) & in_rows;
+      int vectors = kRowByRow;
+      if (bits != 0) {
+        const int a = __builtin_ctz(bits);
+        const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
+        const int32_t lo = std::min(c0[a], c0[z]);
+        const int32_t span = std::max(c1[a], c1[z]) - lo;
+        if (span < 16) {
+          vectors = span < 8 ? 1 : 2;
+          c0[0] = lo;
         }
       }
+      m.rows_with[k] = bits | vectors << 8;
     }
-    n_band[buf] = nb;
   }
 
-  // Which of 32 vectors' flags are set.
-  static uint32_t touched_bits(const uint8_t* flags) {
-    const __m256i f = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(flags));
-    const __m256i unset = _mm256_cmpeq_epi8(f, _mm256_setzero_si256());
-    return ~static_cast<uint32_t>(_mm256_movemask_epi8(unset));
-  }
-
-  // What a ramp pixel with its minimum distance d2 gives primitive i that is at
-  // it (share: 1 / ties), as the body computes it.
-  void add_scalar(int64_t i, int64_t row, int64_t col, float share, float g) {
-    float value, t, dist2;
-    if (!ramp_pixel(m.prims[i], p.half_width + 0.5f, static_cast<float>(col),
-                    static_cast<float>(row), &value, &t, &dist2)) {
-      return;  // never: its distance is the pixel's, inside the ramp
+  // Calls vector(r, base) for every vector of band entry k (row r of the band,
+  // columns [base, base + 8)): rows top to bottom, each row's left to right.
+  template <typename Vector>
+  void for_each_vector(int64_t k, Vector&& vector) const {
+    const int info = m.rows_with[k];
+    const int bits = info & 255;
+    if (bits == 0) return;
+    const int vectors = info >> 8;
+    if (vectors != kRowByRow) {
+      const int64_t base = m.c0[k * 8];
+      const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
+      for (int r = __builtin_ctz(bits); r <= z; ++r) {
+        vector(r, base);
+        if (vectors == 2) vector(r, base + 8);
+      }
+      return;
     }
-    const float v = g * -(p.foreground - p.background) * (value * share);
-    double* acc = m.acc + int64_t{m.ids[i]} * 8 + (col & 3);
-    acc[0] += static_cast<double>(v * (1.0f - t));
-    acc[4] += static_cast<double>(v * t);
+    for (int b = bits; b != 0; b &= b - 1) {
+      const int r = __builtin_ctz(b);
+      const int64_t c1 = m.c1[k * 8 + r];
+      for (int64_t base = m.c0[k * 8 + r]; base <= c1; base += 8) vector(r, base);
+    }
   }
 
-  // The primitives other than the one of id `first` at a ramp pixel's minimum
-  // distance d2, where more than two are.
-  void add_others(int buf, int32_t first, int64_t row, int64_t col, float d2, float share,
-                  float g) {
+  // Walk 1: the minimum squared distance at every pixel of the band within
+  // reach of a primitive (m.best, +inf where unset) and how many are at it
+  // (m.ties).
+  void measure(int64_t r0, int buf) {
     const int32_t* band = m.band + buf * m.max_prims;
+    const __m256 one = _mm256_set1_ps(1.0f);
     for (int64_t k = 0; k < n_band[buf]; ++k) {
-      const LinePrimitive& q = m.prims[band[k]];
-      if (m.ids[band[k]] == first || row < q.row_lo || row > q.row_hi) continue;
-      if (primitive_dist2(q, static_cast<float>(col), static_cast<float>(row)) != d2) continue;
-      add_scalar(band[k], row, col, share, g);
+      const Geometry g(m.prims[band[k]]);
+      for_each_vector(k, [&](int r, int64_t base) {
+        const Distances d =
+            distances(g, Columns(g, base), _mm256_set1_ps(static_cast<float>(r0 + r)));
+        float* best = m.best + row_at(r) + base;
+        float* ties = m.ties + row_at(r) + base;
+        // The gather reads the incoming gradient here (a cache line or two, rarely
+        // in a near cache): asked for now, it comes while the band is measured.
+        const float* line = plane + (r0 + r) * grad.stride_h + base * grad.stride_w;
+        _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(line + 7 * grad.stride_w), _MM_HINT_T0);
+        const __m256 old = _mm256_loadu_ps(best);
+        const __m256 lt = _mm256_cmp_ps(d.d2, old, _CMP_LT_OQ);
+        const __m256 eq = _mm256_cmp_ps(d.d2, old, _CMP_EQ_OQ);
+        const __m256 tied = _mm256_add_ps(_mm256_loadu_ps(ties), _mm256_and_ps(eq, one));
+        _mm256_storeu_ps(best, _mm256_blendv_ps(old, d.d2, lt));
+        _mm256_storeu_ps(ties, _mm256_blendv_ps(tied, one, lt));
+      });
     }
   }
 
-  // Rows [r0, r1] of the band buffer, top to bottom and left to right: the ramp
-  // pixels' gradients to their nearest primitives (band list `buf`); resets it.
-  void sweep(int64_t r0, int64_t r1, int buf) {
+  // The incoming gradient of the 8 columns from base in row `row` (only the lanes
+  // of `mask` are read where the row ends within them or is strided).
+  __m256 gradient(int64_t row, int64_t base, __m256 mask) const {
+    const float* line = plane + row * grad.stride_h;
+    if (grad.stride_w == 1) {
+      if (base + 8 <= p.width) return _mm256_loadu_ps(line + base);
+      return _mm256_maskload_ps(line + base, _mm256_castps_si256(mask));
+    }
+    alignas(32) float lanes[8];
+    const int bits = _mm256_movemask_ps(mask);
+    for (int l = 0; l < 8; ++l) {
+      lanes[l] = (bits >> l) & 1 ? line[(base + l) * grad.stride_w] : 0.0f;
+    }
+    return _mm256_load_ps(lanes);
+  }
+
+  // Walk 2: each primitive's ramp pixels at the minimum distance, what their
+  // incoming gradient gives it, into its accumulators (in registers meanwhile).
+  void gather(int64_t r0, int buf) {
+    const int32_t* band = m.band + buf * m.max_prims;
     const __m256 zero = _mm256_setzero_ps();
     const __m256 one = _mm256_set1_ps(1.0f);
-    const __m256 inf = _mm256_set1_ps(INFINITY);
     const __m256 ramp_top = _mm256_set1_ps(p.half_width + 0.5f);
     const __m256 dI_dd = _mm256_set1_ps(-(p.foreground - p.background));
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i width = _mm256_set1_epi32(static_cast<int32_t>(p.width));
-    const int64_t stride_w = grad.stride_w;
-    alignas(32) float v0_of[8], v1_of[8], d2_of[8], ties_of[8], g_of[8];
-    alignas(32) int32_t id_of[8], id2_of[8];
-    for (int64_t row = r0; row <= r1; ++row) {
-      const float* line = plane + row * grad.stride_h;
-      const int64_t at = row_at(row - r0);
-      uint8_t* touched = dirty(row - r0);
-      for (int64_t w = 0; w < m.dirty_bytes; w += 32) {
-        const uint32_t bits = touched_bits(touched + w);
-        if (bits == 0) continue;
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(touched + w), _mm256_setzero_si256());
-        for (uint32_t b = bits; b != 0; b &= b - 1) {
-          const int64_t base = (w + __builtin_ctz(b)) * 8;
-          float* best = m.best + at + base;
-          const __m256 d2 = _mm256_load_ps(best);
-          _mm256_store_ps(best, inf);
-          const __m256 d = _mm256_sqrt_ps(d2);
-          const __m256 a = _mm256_sub_ps(ramp_top, d);
+    for (int64_t k = 0; k < n_band[buf]; ++k) {
+      const int64_t i = band[k];
+      const Geometry g(m.prims[i]);
+      double* acc = m.acc + int64_t{m.ids[i]} * 8;
+      __m256d acc0 = _mm256_load_pd(acc);
+      __m256d acc1 = _mm256_load_pd(acc + 4);
+      for_each_vector(k, [&](int r, int64_t base) {
+        const Distances d =
+            distances(g, Columns(g, base), _mm256_set1_ps(static_cast<float>(r0 + r)));
+        const __m256 d2 = _mm256_loadu_ps(m.best + row_at(r) + base);
+        __m256 at = _mm256_cmp_ps(d.d2, d2, _CMP_EQ_OQ);
+        if (base + 8 > p.width) {
+          // Only the plane's columns.
           const __m256i cols =
               _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)), iota);
-          __m256 ramp = _mm256_and_ps(_mm256_cmp_ps(a, zero, _CMP_GT_OQ),
-                                      _mm256_cmp_ps(a, one, _CMP_LT_OQ));
-          ramp = _mm256_and_ps(ramp, _mm256_cmp_ps(d, zero, _CMP_GT_OQ));
-          ramp = _mm256_and_ps(ramp, _mm256_castsi256_ps(_mm256_cmpgt_epi32(width, cols)));
-          int mask = _mm256_movemask_ps(ramp);
-          if (mask == 0) continue;
-          __m256 gv;
-          if (stride_w == 1 && base + 8 <= p.width) {
-            // Lanes outside the ramp are never added: any value will do there.
-            gv = _mm256_loadu_ps(line + base);
-          } else if (stride_w == 1) {
-            gv = _mm256_maskload_ps(line + base, _mm256_castps_si256(ramp));
-          } else {
-            alignas(32) float buf8[8];
-            for (int l = 0; l < 8; ++l) {
-              buf8[l] = (mask >> l) & 1 ? line[(base + l) * stride_w] : 0.0f;
-            }
-            gv = _mm256_load_ps(buf8);
-          }
-          // nearest_share: 1 / ties (1 / 1 is 1: the division only where one ties).
-          const __m256 ties = _mm256_load_ps(m.ties + at + base);
-          const int tied = _mm256_movemask_ps(_mm256_cmp_ps(ties, one, _CMP_GT_OQ)) & mask;
-          const __m256 share = tied != 0 ? _mm256_div_ps(one, ties) : one;
-          const __m256 t = _mm256_load_ps(m.t + at + base);
-          const __m256 value =
-              _mm256_mul_ps(_mm256_div_ps(_mm256_load_ps(m.cy + at + base), d), share);
-          const __m256 v = _mm256_mul_ps(_mm256_mul_ps(gv, dI_dd), value);
-          _mm256_store_ps(v0_of, _mm256_mul_ps(v, _mm256_sub_ps(one, t)));
-          _mm256_store_ps(v1_of, _mm256_mul_ps(v, t));
-          const auto* ids = reinterpret_cast<const __m256i*>(m.idx + at + base);
-          _mm256_store_si256(reinterpret_cast<__m256i*>(id_of), _mm256_load_si256(ids));
-          if (tied != 0) {
-            _mm256_store_si256(
-                reinterpret_cast<__m256i*>(id2_of),
-                _mm256_load_si256(reinterpret_cast<const __m256i*>(m.idx2 + at + base)));
-            _mm256_store_ps(d2_of, d2);
-            _mm256_store_ps(ties_of, ties);
-            _mm256_store_ps(g_of, gv);
-          }
-          for (; mask != 0; mask &= mask - 1) {
-            const int l = __builtin_ctz(mask);
-            const int64_t col = base + l;
-            double* acc = m.acc + int64_t{id_of[l]} * 8 + (col & 3);
-            acc[0] += static_cast<double>(v0_of[l]);
-            acc[4] += static_cast<double>(v1_of[l]);
-            if (((tied >> l) & 1) == 0) continue;
-            const float share_l = 1.0f / ties_of[l];
-            if (ties_of[l] == 2.0f) {
-              add_scalar(id2_of[l], row, col, share_l, g_of[l]);
-            } else {
-              add_others(buf, id_of[l], row, col, d2_of[l], share_l, g_of[l]);
-            }
-          }
+          at = _mm256_and_ps(at, _mm256_castsi256_ps(_mm256_cmpgt_epi32(width, cols)));
         }
-      }
+        // ramp_pixel's test: 0 < ramp_top - dist < 1 and dist > 0.
+        const __m256 dist = _mm256_sqrt_ps(d2);
+        const __m256 a = _mm256_sub_ps(ramp_top, dist);
+        at = _mm256_and_ps(at, _mm256_cmp_ps(a, zero, _CMP_GT_OQ));
+        at = _mm256_and_ps(at, _mm256_cmp_ps(a, one, _CMP_LT_OQ));
+        at = _mm256_and_ps(at, _mm256_cmp_ps(dist, zero, _CMP_GT_OQ));
+        const int mask = _mm256_movemask_ps(at);
+        if (mask == 0) return;
+        const __m256 gv = gradient(r0 + r, base, at);
+        // nearest_share: 1 / ties (1 / 1 is 1: the division only where some tie).
+        const __m256 n_at = _mm256_loadu_ps(m.ties + row_at(r) + base);
+        const bool tied = (_mm256_movemask_ps(_mm256_cmp_ps(n_at, one, _CMP_GT_OQ)) & mask) != 0;
+        const __m256 share = tied ? _mm256_div_ps(one, n_at) : one;
+        const __m256 value = _mm256_mul_ps(_mm256_div_ps(d.cy, dist), share);
+        const __m256 v = _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(gv, dI_dd), value), at);
+        acc0 = add_lanes(acc0, rotate(_mm256_mul_ps(v, _mm256_sub_ps(one, d.t)), base));
+        acc1 = add_lanes(acc1, rotate(_mm256_mul_ps(v, d.t), base));
+      });
+      _mm256_store_pd(acc, acc0);
+      _mm256_store_pd(acc + 4, acc1);
+    }
+  }
+
+  // Walk 3: the band buffer's minimum distances unset again, where walk 1 set
+  // them.
+  void reset(int buf) {
+    const __m256 inf = _mm256_set1_ps(INFINITY);
+    for (int64_t k = 0; k < n_band[buf]; ++k) {
+      for_each_vector(k, [&](int r, int64_t base) {
+        _mm256_storeu_ps(m.best + row_at(r) + base, inf);
+      });
     }
   }
 };
@@ -303,12 +342,15 @@ void line_plane_grad(const LineParams& p, const PlaneView<float>& grad,
   for (int64_t i = 0; i < pass.n; ++i) m.order[i] = static_cast<int32_t>(i);
   std::sort(m.order, m.order + pass.n,
             [&](int32_t a, int32_t c) { return m.prims[a].row_lo < m.prims[c].row_lo; });
-  // Band by band, top to bottom: the minimum distances, then the ramp pixels.
+  // Band by band, top to bottom: the minimum distances, then each primitive's
+  // pixels at them.
   for (int64_t r0 = 0; r0 < p.height; r0 += kGradBandRows) {
     const int64_t r1 = std::min(r0 + kGradBandRows, p.height) - 1;
     const int buf = static_cast<int>((r0 / kGradBandRows) & 1);
-    pass.measure(r0, r1, buf);
-    pass.sweep(r0, r1, buf);
+    pass.gather_band(r0, r1, buf);
+    pass.measure(r0, buf);
+    pass.gather(r0, buf);
+    pass.reset(buf);
   }
   double* slot = out.primitive_grad + (b * p.num_series + s0) * p.length * 2;
   for (int64_t u = 0; u < count; ++u) {
