@@ -28,7 +28,8 @@ struct LinePlaneGradScratch {
   int64_t padded_width;  // W rounded up to 8 columns, and 8 more (vectors start anywhere)
   LinePrimitive* prims;  // [max_prims]
   int32_t* ids;          // [max_prims]: (s - group_begin) * L + j of each
-  int32_t* order;        // [max_prims]: their indices by first row
+  int32_t* order;        // [max_prims]: their indices by the band of their first row
+  int32_t* band_start;   // [bands + 1]: where each band's begin in order (while sorting)
   int32_t* band;         // [2][max_prims]: those that reach each band
   int32_t* rows_with;    // [max_prims]: per entry of the band's list, its rows with columns
   int32_t* c0;           // [max_prims][kGradBandRows]: and their first and last columns
@@ -50,10 +51,12 @@ inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
   const int64_t n_prims = up(max_prims * static_cast<int64_t>(sizeof(LinePrimitive)));
   const int64_t n_ids = up(max_prims * 4);
   const int64_t n_band = up(2 * max_prims * 4);
+  const int64_t n_starts = up(((p.height + kGradBandRows - 1) / kGradBandRows + 1) * 4);
   const int64_t n_cols = up(max_prims * kGradBandRows * 4);
   const int64_t n_acc = max_prims * 8;
   const int64_t n_cell = up(cells * 4);
-  const int64_t total = n_prims + 3 * n_ids + n_band + 2 * n_cols + n_acc + 2 * n_cell + 4;
+  const int64_t total =
+      n_prims + 3 * n_ids + n_starts + n_band + 2 * n_cols + n_acc + 2 * n_cell + 4;
   if (base == nullptr) return total;
   double* at = base + (4 - reinterpret_cast<uintptr_t>(base) / 8 % 4) % 4;
   const auto take = [&](int64_t n) {
@@ -66,6 +69,7 @@ inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
   m->prims = reinterpret_cast<LinePrimitive*>(take(n_prims));
   m->ids = reinterpret_cast<int32_t*>(take(n_ids));
   m->order = reinterpret_cast<int32_t*>(take(n_ids));
+  m->band_start = reinterpret_cast<int32_t*>(take(n_starts));
   m->band = reinterpret_cast<int32_t*>(take(n_band));
   m->rows_with = reinterpret_cast<int32_t*>(take(n_ids));
   m->c0 = reinterpret_cast<int32_t*>(take(n_cols));

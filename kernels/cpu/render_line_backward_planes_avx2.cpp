@@ -96,6 +96,74 @@ inline __m256 rotate(__m256 v, int64_t base) {
   return _mm256_permutevar_ps(v, to);
 }
 
+// The 8 columns from base of a strided row of the incoming gradient, the lanes of
+// `mask` (others 0). Out of line: rare, and its lane offsets would otherwise be
+// set up for every primitive.
+__attribute__((noinline)) __m256 strided_lanes(const float* line, int64_t base,
+                                               int64_t stride_w, __m256 mask) {
+  alignas(32) float lanes[8];
+  const int bits = _mm256_movemask_ps(mask);
+  for (int l = 0; l < 8; ++l) lanes[l] = (bits >> l) & 1 ? line[(base + l) * stride_w] : 0.0f;
+  return _mm256_load_ps(lanes);
+}
+
+// The incoming gradient's rows of a band: row r at line0 + r * stride_h.
+struct PlaneRows {
+  const float* line0;
+  int64_t stride_h, stride_w, width;
+  // The 8 columns from base in band row r (only the lanes of `mask` are read
+  // where the row ends within them or is strided).
+  __m256 at(int64_t r, int64_t base, __m256 mask) const {
+    const float* line = line0 + r * stride_h;
+    if (stride_w != 1) return strided_lanes(line, base, stride_w, mask);
+    if (base + 8 <= width) return _mm256_loadu_ps(line + base);
+    return _mm256_maskload_ps(line + base, _mm256_castps_si256(mask));
+  }
+};
+
+// A primitive's two sets of kGradLanes accumulators: (1 - t) and t shares.
+struct Sums {
+  __m256d acc0, acc1;
+};
+
+// The gather of one vector: the 8 columns c from base in row `row` (band row r),
+// whose minimum squared distances and tie counts are at best and ties.
+inline void gather_vector(const Geometry& g, const Columns& c, int64_t row, int64_t r,
+                          int64_t base, const float* best, const float* ties,
+                          const PlaneRows& rows, float ramp_top, float dI_dd, Sums* sums) {
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const Distances d = distances(g, c, _mm256_set1_ps(static_cast<float>(row)));
+  const __m256 d2 = _mm256_loadu_ps(best);
+  __m256 at = _mm256_cmp_ps(d.d2, d2, _CMP_EQ_OQ);
+  if (base + 8 > rows.width) {
+    // Only the plane's columns.
+    const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    at = _mm256_and_ps(at, _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+                               _mm256_set1_epi32(static_cast<int32_t>(rows.width)), cols)));
+  }
+  // ramp_pixel's test: 0 < ramp_top - dist < 1 and dist > 0.
+  const __m256 dist = _mm256_sqrt_ps(d2);
+  const __m256 a = _mm256_sub_ps(_mm256_set1_ps(ramp_top), dist);
+  at = _mm256_and_ps(at, _mm256_cmp_ps(a, zero, _CMP_GT_OQ));
+  at = _mm256_and_ps(at, _mm256_cmp_ps(a, one, _CMP_LT_OQ));
+  at = _mm256_and_ps(at, _mm256_cmp_ps(dist, zero, _CMP_GT_OQ));
+  // No branch on whether any lane is left: it would go either way often, and
+  // lanes that are not give nothing.
+  const int mask = _mm256_movemask_ps(at);
+  const __m256 gv = rows.at(r, base, at);
+  // nearest_share: 1 / ties (1 / 1 is 1: the division only where some tie).
+  const __m256 n_at = _mm256_loadu_ps(ties);
+  const bool tied = (_mm256_movemask_ps(_mm256_cmp_ps(n_at, one, _CMP_GT_OQ)) & mask) != 0;
+  const __m256 share = tied ? _mm256_div_ps(one, n_at) : one;
+  const __m256 value = _mm256_mul_ps(_mm256_div_ps(d.cy, dist), share);
+  const __m256 v =
+      _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(gv, _mm256_set1_ps(dI_dd)), value), at);
+  sums->acc0 = add_lanes(sums->acc0, rotate(_mm256_mul_ps(v, _mm256_sub_ps(one, d.t)), base));
+  sums->acc1 = add_lanes(sums->acc1, rotate(_mm256_mul_ps(v, d.t), base));
+}
+
 // How a primitive's rows of a band are walked (PlanePass::gather_band). Every
 // walk takes the same vectors: a superset of the pixels within its reach, which
 // is all that the minimum, its ties and the gradient need (a pixel out of reach
@@ -113,10 +181,8 @@ struct PlanePass {
   const float* plane;  // the incoming gradient of this (image, channel)
   LinePlaneGradScratch m;
   int64_t n = 0;       // primitives of the plane in m.prims
-  int64_t next = 0;    // the first in m.order (by first row) not yet in a band
+  int64_t next = 0;    // the first in m.order (by first band) not yet in a band
   int64_t n_band[2] = {0, 0};  // primitives in the two band lists of m.band
-
-  int64_t row_at(int64_t r) const { return r * m.padded_width; }
 
   // row_columns of q for the 8 rows `py` at once, rounded inwards to whole
   // columns (the same operations: max_f(a, b) is max_ps(b, a), min_f likewise):
@@ -189,132 +255,161 @@ struct PlanePass {
     }
   }
 
-  // Calls vector(r, base) for every vector of band entry k (row r of the band,
-  // columns [base, base + 8)): rows top to bottom, each row's left to right.
-  template <typename Vector>
-  void for_each_vector(int64_t k, Vector&& vector) const {
-    const int info = m.rows_with[k];
-    const int bits = info & 255;
-    if (bits == 0) return;
-    const int vectors = info >> 8;
-    if (vectors != kRowByRow) {
-      const int64_t base = m.c0[k * 8];
-      const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
-      for (int r = __builtin_ctz(bits); r <= z; ++r) {
-        vector(r, base);
-        if (vectors == 2) vector(r, base + 8);
-      }
-      return;
-    }
-    for (int b = bits; b != 0; b &= b - 1) {
-      const int r = __builtin_ctz(b);
-      const int64_t c1 = m.c1[k * 8 + r];
-      for (int64_t base = m.c0[k * 8 + r]; base <= c1; base += 8) vector(r, base);
-    }
-  }
+  // The walks below take band entry k's vectors (see gather_band) with
+  // explicit loops over locals: a vector store may alias any memory, so what
+  // they read through `m` would be read again after every store.
 
   // Walk 1: the minimum squared distance at every pixel of the band within
   // reach of a primitive (m.best, +inf where unset) and how many are at it
-  // (m.ties).
-  void measure(int64_t r0, int buf) {
-    const int32_t* band = m.band + buf * m.max_prims;
-    const __m256 one = _mm256_set1_ps(1.0f);
-    for (int64_t k = 0; k < n_band[buf]; ++k) {
-      const Geometry g(m.prims[band[k]]);
-      for_each_vector(k, [&](int r, int64_t base) {
-        const Distances d =
-            distances(g, Columns(g, base), _mm256_set1_ps(static_cast<float>(r0 + r)));
-        float* best = m.best + row_at(r) + base;
-        float* ties = m.ties + row_at(r) + base;
-        // The gather reads the incoming gradient here (a cache line or two, rarely
-        // in a near cache): asked for now, it comes while the band is measured.
-        const float* line = plane + (r0 + r) * grad.stride_h + base * grad.stride_w;
-        _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(line + 7 * grad.stride_w), _MM_HINT_T0);
-        const __m256 old = _mm256_loadu_ps(best);
-        const __m256 lt = _mm256_cmp_ps(d.d2, old, _CMP_LT_OQ);
-        const __m256 eq = _mm256_cmp_ps(d.d2, old, _CMP_EQ_OQ);
-        const __m256 tied = _mm256_add_ps(_mm256_loadu_ps(ties), _mm256_and_ps(eq, one));
-        _mm256_storeu_ps(best, _mm256_blendv_ps(old, d.d2, lt));
-        _mm256_storeu_ps(ties, _mm256_blendv_ps(tied, one, lt));
-      });
+  // (m.ties). It also asks the cache for the incoming gradient there, which the
+  // gather reads (a cache line or two per vector, rarely in a near cache): it
+  // comes while the band is measured.
+  void measure(int64_t r0, int buf) const {
+    const int32_t* const band = m.band + buf * m.max_prims;
+    const LinePrimitive* const prims = m.prims;
+    const int32_t* const info_of = m.rows_with;
+    const int32_t* const c0_of = m.c0;
+    const int32_t* const c1_of = m.c1;
+    float* const best = m.best;
+    float* const ties = m.ties;
+    const int64_t pw = m.padded_width;
+    const float* const line0 = plane + r0 * grad.stride_h;
+    const int64_t stride_h = grad.stride_h;
+    const int64_t stride_w = grad.stride_w;
+    const int64_t nb = n_band[buf];
+    // One vector: columns c from base in band row r.
+    const auto vector = [=](const Geometry& g, const Columns& c, int64_t r, int64_t base) {
+      const float* gl = line0 + r * stride_h + base * stride_w;
+      _mm_prefetch(reinterpret_cast<const char*>(gl), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(gl + 7 * stride_w), _MM_HINT_T0);
+      const Distances d = distances(g, c, _mm256_set1_ps(static_cast<float>(r0 + r)));
+      float* const b = best + r * pw + base;
+      float* const n_at = ties + r * pw + base;
+      const __m256 one = _mm256_set1_ps(1.0f);
+      const __m256 old = _mm256_loadu_ps(b);
+      const __m256 lt = _mm256_cmp_ps(d.d2, old, _CMP_LT_OQ);
+      const __m256 eq = _mm256_cmp_ps(d.d2, old, _CMP_EQ_OQ);
+      const __m256 tied = _mm256_add_ps(_mm256_loadu_ps(n_at), _mm256_and_ps(eq, one));
+      _mm256_storeu_ps(b, _mm256_blendv_ps(old, d.d2, lt));
+      _mm256_storeu_ps(n_at, _mm256_blendv_ps(tied, one, lt));
+    };
+    for (int64_t k = 0; k < nb; ++k) {
+      const int info = info_of[k];
+      const int bits = info & 255;
+      if (bits == 0) continue;
+      const Geometry g(prims[band[k]]);
+      const int vectors = info >> 8;
+      if (vectors != kRowByRow) {
+        const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
+        for (int v = 0; v < vectors; ++v) {
+          const int64_t base = c0_of[k * 8] + 8 * v;
+          const Columns c(g, base);
+#pragma GCC unroll 1
+          for (int r = __builtin_ctz(bits); r <= z; ++r) vector(g, c, r, base);
+        }
+        continue;
+      }
+      for (int b = bits; b != 0; b &= b - 1) {
+        const int r = __builtin_ctz(b);
+        const int64_t c1 = c1_of[k * 8 + r];
+        for (int64_t base = c0_of[k * 8 + r]; base <= c1; base += 8) {
+          vector(g, Columns(g, base), r, base);
+        }
+      }
     }
-  }
-
-  // The incoming gradient of the 8 columns from base in row `row` (only the lanes
-  // of `mask` are read where the row ends within them or is strided).
-  __m256 gradient(int64_t row, int64_t base, __m256 mask) const {
-    const float* line = plane + row * grad.stride_h;
-    if (grad.stride_w == 1) {
-      if (base + 8 <= p.width) return _mm256_loadu_ps(line + base);
-      return _mm256_maskload_ps(line + base, _mm256_castps_si256(mask));
-    }
-    alignas(32) float lanes[8];
-    const int bits = _mm256_movemask_ps(mask);
-    for (int l = 0; l < 8; ++l) {
-      lanes[l] = (bits >> l) & 1 ? line[(base + l) * grad.stride_w] : 0.0f;
-    }
-    return _mm256_load_ps(lanes);
   }
 
   // Walk 2: each primitive's ramp pixels at the minimum distance, what their
-  // incoming gradient gives it, into its accumulators (in registers meanwhile).
-  void gather(int64_t r0, int buf) {
-    const int32_t* band = m.band + buf * m.max_prims;
-    const __m256 zero = _mm256_setzero_ps();
-    const __m256 one = _mm256_set1_ps(1.0f);
-    const __m256 ramp_top = _mm256_set1_ps(p.half_width + 0.5f);
-    const __m256 dI_dd = _mm256_set1_ps(-(p.foreground - p.background));
-    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i width = _mm256_set1_epi32(static_cast<int32_t>(p.width));
-    for (int64_t k = 0; k < n_band[buf]; ++k) {
+  // incoming gradient gives it, into its accumulators (in registers meanwhile),
+  // rows top to bottom and each row's columns left to right.
+  void gather(int64_t r0, int buf) const {
+    const int32_t* const band = m.band + buf * m.max_prims;
+    const LinePrimitive* const prims = m.prims;
+    const int32_t* const ids = m.ids;
+    const int32_t* const info_of = m.rows_with;
+    const int32_t* const c0_of = m.c0;
+    const int32_t* const c1_of = m.c1;
+    const float* const best = m.best;
+    const float* const ties = m.ties;
+    double* const acc_of = m.acc;
+    const int64_t pw = m.padded_width;
+    const int64_t nb = n_band[buf];
+    const float ramp_top = p.half_width + 0.5f;
+    const float dI_dd = -(p.foreground - p.background);
+    const PlaneRows rows{plane + r0 * grad.stride_h, grad.stride_h, grad.stride_w, p.width};
+    for (int64_t k = 0; k < nb; ++k) {
+      const int info = info_of[k];
+      const int bits = info & 255;
+      if (bits == 0) continue;
       const int64_t i = band[k];
-      const Geometry g(m.prims[i]);
-      double* acc = m.acc + int64_t{m.ids[i]} * 8;
-      __m256d acc0 = _mm256_load_pd(acc);
-      __m256d acc1 = _mm256_load_pd(acc + 4);
-      for_each_vector(k, [&](int r, int64_t base) {
-        const Distances d =
-            distances(g, Columns(g, base), _mm256_set1_ps(static_cast<float>(r0 + r)));
-        const __m256 d2 = _mm256_loadu_ps(m.best + row_at(r) + base);
-        __m256 at = _mm256_cmp_ps(d.d2, d2, _CMP_EQ_OQ);
-        if (base + 8 > p.width) {
-          // Only the plane's columns.
-          const __m256i cols =
-              _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)), iota);
-          at = _mm256_and_ps(at, _mm256_castsi256_ps(_mm256_cmpgt_epi32(width, cols)));
+      const Geometry g(prims[i]);
+      double* const acc = acc_of + int64_t{ids[i]} * 8;
+      Sums sums{_mm256_load_pd(acc), _mm256_load_pd(acc + 4)};
+      const auto vector = [&](const Columns& c, int64_t r, int64_t base) {
+        gather_vector(g, c, r0 + r, r, base, best + r * pw + base, ties + r * pw + base, rows,
+                      ramp_top, dI_dd, &sums);
+      };
+      const int vectors = info >> 8;
+      if (vectors != kRowByRow) {
+        const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
+        const int64_t base = c0_of[k * 8];
+        const Columns c(g, base);
+        if (vectors == 1) {
+#pragma GCC unroll 1
+          for (int r = __builtin_ctz(bits); r <= z; ++r) vector(c, r, base);
+        } else {
+          const Columns c2(g, base + 8);
+#pragma GCC unroll 1
+          for (int r = __builtin_ctz(bits); r <= z; ++r) {
+            vector(c, r, base);
+            vector(c2, r, base + 8);
+          }
         }
-        // ramp_pixel's test: 0 < ramp_top - dist < 1 and dist > 0.
-        const __m256 dist = _mm256_sqrt_ps(d2);
-        const __m256 a = _mm256_sub_ps(ramp_top, dist);
-        at = _mm256_and_ps(at, _mm256_cmp_ps(a, zero, _CMP_GT_OQ));
-        at = _mm256_and_ps(at, _mm256_cmp_ps(a, one, _CMP_LT_OQ));
-        at = _mm256_and_ps(at, _mm256_cmp_ps(dist, zero, _CMP_GT_OQ));
-        const int mask = _mm256_movemask_ps(at);
-        if (mask == 0) return;
-        const __m256 gv = gradient(r0 + r, base, at);
-        // nearest_share: 1 / ties (1 / 1 is 1: the division only where some tie).
-        const __m256 n_at = _mm256_loadu_ps(m.ties + row_at(r) + base);
-        const bool tied = (_mm256_movemask_ps(_mm256_cmp_ps(n_at, one, _CMP_GT_OQ)) & mask) != 0;
-        const __m256 share = tied ? _mm256_div_ps(one, n_at) : one;
-        const __m256 value = _mm256_mul_ps(_mm256_div_ps(d.cy, dist), share);
-        const __m256 v = _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(gv, dI_dd), value), at);
-        acc0 = add_lanes(acc0, rotate(_mm256_mul_ps(v, _mm256_sub_ps(one, d.t)), base));
-        acc1 = add_lanes(acc1, rotate(_mm256_mul_ps(v, d.t), base));
-      });
-      _mm256_store_pd(acc, acc0);
-      _mm256_store_pd(acc + 4, acc1);
+      } else {
+        for (int b = bits; b != 0; b &= b - 1) {
+          const int r = __builtin_ctz(b);
+          const int64_t c1 = c1_of[k * 8 + r];
+          for (int64_t base = c0_of[k * 8 + r]; base <= c1; base += 8) {
+            vector(Columns(g, base), r, base);
+          }
+        }
+      }
+      _mm256_store_pd(acc, sums.acc0);
+      _mm256_store_pd(acc + 4, sums.acc1);
     }
   }
 
   // Walk 3: the band buffer's minimum distances unset again, where walk 1 set
   // them.
-  void reset(int buf) {
+  void reset(int buf) const {
+    const int32_t* const info_of = m.rows_with;
+    const int32_t* const c0_of = m.c0;
+    const int32_t* const c1_of = m.c1;
+    float* const best = m.best;
+    const int64_t pw = m.padded_width;
+    const int64_t nb = n_band[buf];
     const __m256 inf = _mm256_set1_ps(INFINITY);
-    for (int64_t k = 0; k < n_band[buf]; ++k) {
-      for_each_vector(k, [&](int r, int64_t base) {
-        _mm256_storeu_ps(m.best + row_at(r) + base, inf);
-      });
+    for (int64_t k = 0; k < nb; ++k) {
+      const int info = info_of[k];
+      const int bits = info & 255;
+      if (bits == 0) continue;
+      const int vectors = info >> 8;
+      if (vectors != kRowByRow) {
+        const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
+        float* const at = best + c0_of[k * 8];
+        for (int r = __builtin_ctz(bits); r <= z; ++r) {
+          _mm256_storeu_ps(at + r * pw, inf);
+          if (vectors == 2) _mm256_storeu_ps(at + r * pw + 8, inf);
+        }
+        continue;
+      }
+      for (int b = bits; b != 0; b &= b - 1) {
+        const int r = __builtin_ctz(b);
+        const int64_t c1 = c1_of[k * 8 + r];
+        for (int64_t base = c0_of[k * 8 + r]; base <= c1; base += 8) {
+          _mm256_storeu_ps(best + r * pw + base, inf);
+        }
+      }
     }
   }
 };
@@ -338,10 +433,16 @@ void line_plane_grad(const LineParams& p, const PlaneView<float>& grad,
       ++pass.n;
     }
   }
-  // By first row, so each band adds the primitives that start in it.
-  for (int64_t i = 0; i < pass.n; ++i) m.order[i] = static_cast<int32_t>(i);
-  std::sort(m.order, m.order + pass.n,
-            [&](int32_t a, int32_t c) { return m.prims[a].row_lo < m.prims[c].row_lo; });
+  // By the band of their first row (a counting sort), so each band adds the
+  // primitives that start in it.
+  const int64_t bands = (p.height + kGradBandRows - 1) / kGradBandRows;
+  int32_t* const start = m.band_start;
+  for (int64_t k = 0; k <= bands; ++k) start[k] = 0;
+  for (int64_t i = 0; i < pass.n; ++i) ++start[m.prims[i].row_lo / kGradBandRows + 1];
+  for (int64_t k = 1; k <= bands; ++k) start[k] += start[k - 1];
+  for (int64_t i = 0; i < pass.n; ++i) {
+    m.order[start[m.prims[i].row_lo / kGradBandRows]++] = static_cast<int32_t>(i);
+  }
   // Band by band, top to bottom: the minimum distances, then each primitive's
   // pixels at them.
   for (int64_t r0 = 0; r0 < p.height; r0 += kGradBandRows) {
