@@ -64,6 +64,7 @@ struct Columns {
 struct Distances {
   __m256 t, cy, d2;
 };
+constexpr int64_t kStashFloats = 24;  // a Distances in LinePlaneGradScratch::stash
 
 inline Distances distances(const Geometry& g, const Columns& c, __m256 py) {
   const __m256 ay = _mm256_sub_ps(g.y0, py);
@@ -126,14 +127,14 @@ struct Sums {
   __m256d acc0, acc1;
 };
 
-// The gather of one vector: the 8 columns c from base in row `row` (band row r),
-// whose minimum squared distances and tie counts are at best and ties.
-inline void gather_vector(const Geometry& g, const Columns& c, int64_t row, int64_t r,
-                          int64_t base, const float* best, const float* ties,
-                          const PlaneRows& rows, float ramp_top, float dI_dd, Sums* sums) {
+// The gather of one vector: a primitive's distances d to the 8 columns from base
+// in band row r, whose minimum squared distances and tie counts are at best and
+// ties.
+inline void gather_vector(const Distances& d, int64_t r, int64_t base, const float* best,
+                          const float* ties, const PlaneRows& rows, float ramp_top,
+                          float dI_dd, Sums* sums) {
   const __m256 zero = _mm256_setzero_ps();
   const __m256 one = _mm256_set1_ps(1.0f);
-  const Distances d = distances(g, c, _mm256_set1_ps(static_cast<float>(row)));
   const __m256 d2 = _mm256_loadu_ps(best);
   __m256 at = _mm256_cmp_ps(d.d2, d2, _CMP_EQ_OQ);
   if (base + 8 > rows.width) {
@@ -277,12 +278,22 @@ struct PlanePass {
     const int64_t stride_h = grad.stride_h;
     const int64_t stride_w = grad.stride_w;
     const int64_t nb = n_band[buf];
+    // What the gather needs of each vector again (see LinePlaneGradScratch::stash),
+    // in the gather's order, while there is room.
+    float* stash = m.stash;
+    float* const stash_end = m.stash + m.stash_vectors * kStashFloats;
     // One vector: columns c from base in band row r.
-    const auto vector = [=](const Geometry& g, const Columns& c, int64_t r, int64_t base) {
+    const auto vector = [&](const Geometry& g, const Columns& c, int64_t r, int64_t base) {
       const float* gl = line0 + r * stride_h + base * stride_w;
       _mm_prefetch(reinterpret_cast<const char*>(gl), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(gl + 7 * stride_w), _MM_HINT_T0);
       const Distances d = distances(g, c, _mm256_set1_ps(static_cast<float>(r0 + r)));
+      if (stash != stash_end) {
+        _mm256_store_ps(stash, d.t);
+        _mm256_store_ps(stash + 8, d.cy);
+        _mm256_store_ps(stash + 16, d.d2);
+        stash += kStashFloats;
+      }
       float* const b = best + r * pw + base;
       float* const n_at = ties + r * pw + base;
       const __m256 one = _mm256_set1_ps(1.0f);
@@ -301,11 +312,18 @@ struct PlanePass {
       const int vectors = info >> 8;
       if (vectors != kRowByRow) {
         const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
-        for (int v = 0; v < vectors; ++v) {
-          const int64_t base = c0_of[k * 8] + 8 * v;
-          const Columns c(g, base);
+        const int64_t base = c0_of[k * 8];
+        const Columns c(g, base);
+        if (vectors == 1) {
 #pragma GCC unroll 1
           for (int r = __builtin_ctz(bits); r <= z; ++r) vector(g, c, r, base);
+        } else {
+          const Columns c2(g, base + 8);
+#pragma GCC unroll 1
+          for (int r = __builtin_ctz(bits); r <= z; ++r) {
+            vector(g, c, r, base);
+            vector(g, c2, r, base + 8);
+          }
         }
         continue;
       }
@@ -337,6 +355,9 @@ struct PlanePass {
     const float ramp_top = p.half_width + 0.5f;
     const float dI_dd = -(p.foreground - p.background);
     const PlaneRows rows{plane + r0 * grad.stride_h, grad.stride_h, grad.stride_w, p.width};
+    // The measure's distances, in this order, as far as they were kept.
+    const float* stash = m.stash;
+    const float* const stash_end = m.stash + m.stash_vectors * kStashFloats;
     for (int64_t k = 0; k < nb; ++k) {
       const int info = info_of[k];
       const int bits = info & 255;
@@ -346,8 +367,15 @@ struct PlanePass {
       double* const acc = acc_of + int64_t{ids[i]} * 8;
       Sums sums{_mm256_load_pd(acc), _mm256_load_pd(acc + 4)};
       const auto vector = [&](const Columns& c, int64_t r, int64_t base) {
-        gather_vector(g, c, r0 + r, r, base, best + r * pw + base, ties + r * pw + base, rows,
-                      ramp_top, dI_dd, &sums);
+        Distances d;
+        if (stash != stash_end) {
+          d = {_mm256_load_ps(stash), _mm256_load_ps(stash + 8), _mm256_load_ps(stash + 16)};
+          stash += kStashFloats;
+        } else {
+          d = distances(g, c, _mm256_set1_ps(static_cast<float>(r0 + r)));
+        }
+        gather_vector(d, r, base, best + r * pw + base, ties + r * pw + base, rows, ramp_top,
+                      dI_dd, &sums);
       };
       const int vectors = info >> 8;
       if (vectors != kRowByRow) {
