@@ -38,6 +38,7 @@ struct LinePlaneGradScratch {
   double* acc;           // [max_prims][2][kGradLanes]: the body's accumulators
   float* best;           // [kGradBandRows][padded_width]: minimum d2, +inf when unset
   float* ties;           // the same: how many primitives are at it
+  int32_t* last;         // the same: the band's last primitive to measure it
   // The first stash_vectors vectors the measure of a band takes, their t, cy and
   // d2 (3 x 8 floats each), which the gather reads instead of computing them
   // again; it computes those of any vectors beyond.
@@ -68,7 +69,7 @@ inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
   const int64_t stash_vectors = std::min<int64_t>(cells / 8 * 4, kGradStashMax);
   const int64_t n_stash = stash_vectors * 12;
   const int64_t total =
-      n_prims + 3 * n_ids + n_starts + n_band + 2 * n_cols + n_acc + 2 * n_cell + n_stash + 4;
+      n_prims + 3 * n_ids + n_starts + n_band + 2 * n_cols + n_acc + 3 * n_cell + n_stash + 4;
   if (base == nullptr) return total;
   double* at = base + (4 - reinterpret_cast<uintptr_t>(base) / 8 % 4) % 4;
   const auto take = [&](int64_t n) {
@@ -89,6 +90,7 @@ inline int64_t line_plane_grad_scratch(const LineParams& p, double* base,
   m->acc = take(n_acc);
   m->best = reinterpret_cast<float*>(take(n_cell));
   m->ties = reinterpret_cast<float*>(take(n_cell));
+  m->last = reinterpret_cast<int32_t*>(take(n_cell));
   m->stash = reinterpret_cast<float*>(take(n_stash));
   m->stash_vectors = stash_vectors;
   for (int64_t i = 0; i < cells; ++i) m->best[i] = INFINITY;

@@ -127,15 +127,20 @@ struct Sums {
   __m256d acc0, acc1;
 };
 
-// The gather of one vector: a primitive's distances d to the 8 columns from base
-// in band row r, whose minimum squared distances and tie counts are at best and
-// ties.
-inline void gather_vector(const Distances& d, int64_t r, int64_t base, const float* best,
-                          const float* ties, const PlaneRows& rows, float ramp_top,
-                          float dI_dd, Sums* sums) {
+// The gather of one vector: band entry k's distances d to the 8 columns from base
+// in band row r, whose minimum squared distances, tie counts and last entries
+// to measure them are at best, ties and last.
+inline void gather_vector(const Distances& d, int64_t r, int64_t base, float* best,
+                          const float* ties, const int32_t* last, __m256i k,
+                          const PlaneRows& rows, float ramp_top, float dI_dd, Sums* sums) {
   const __m256 zero = _mm256_setzero_ps();
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 d2 = _mm256_loadu_ps(best);
+  // The band's last primitive to measure a pixel is the last to read it: it
+  // unsets it for the next band.
+  const __m256 mine = _mm256_castsi256_ps(
+      _mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(last)), k));
+  _mm256_storeu_ps(best, _mm256_blendv_ps(d2, _mm256_set1_ps(INFINITY), mine));
   __m256 at = _mm256_cmp_ps(d.d2, d2, _CMP_EQ_OQ);
   if (base + 8 > rows.width) {
     // Only the plane's columns.
@@ -273,6 +278,7 @@ struct PlanePass {
     const int32_t* const c1_of = m.c1;
     float* const best = m.best;
     float* const ties = m.ties;
+    int32_t* const last = m.last;
     const int64_t pw = m.padded_width;
     const float* const line0 = plane + r0 * grad.stride_h;
     const int64_t stride_h = grad.stride_h;
@@ -283,6 +289,7 @@ struct PlanePass {
     float* stash = m.stash;
     float* const stash_end = m.stash + m.stash_vectors * kStashFloats;
     // One vector: columns c from base in band row r.
+    __m256i k_v;  // the entry measured
     const auto vector = [&](const Geometry& g, const Columns& c, int64_t r, int64_t base) {
       const float* gl = line0 + r * stride_h + base * stride_w;
       _mm_prefetch(reinterpret_cast<const char*>(gl), _MM_HINT_T0);
@@ -296,6 +303,7 @@ struct PlanePass {
       }
       float* const b = best + r * pw + base;
       float* const n_at = ties + r * pw + base;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(last + r * pw + base), k_v);
       const __m256 one = _mm256_set1_ps(1.0f);
       const __m256 old = _mm256_loadu_ps(b);
       const __m256 lt = _mm256_cmp_ps(d.d2, old, _CMP_LT_OQ);
@@ -309,6 +317,7 @@ struct PlanePass {
       const int bits = info & 255;
       if (bits == 0) continue;
       const Geometry g(prims[band[k]]);
+      k_v = _mm256_set1_epi32(static_cast<int32_t>(k));
       const int vectors = info >> 8;
       if (vectors != kRowByRow) {
         const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
@@ -347,8 +356,9 @@ struct PlanePass {
     const int32_t* const info_of = m.rows_with;
     const int32_t* const c0_of = m.c0;
     const int32_t* const c1_of = m.c1;
-    const float* const best = m.best;
+    float* const best = m.best;
     const float* const ties = m.ties;
+    const int32_t* const last = m.last;
     double* const acc_of = m.acc;
     const int64_t pw = m.padded_width;
     const int64_t nb = n_band[buf];
@@ -365,6 +375,7 @@ struct PlanePass {
       const int64_t i = band[k];
       const Geometry g(prims[i]);
       double* const acc = acc_of + int64_t{ids[i]} * 8;
+      const __m256i k_v = _mm256_set1_epi32(static_cast<int32_t>(k));
       Sums sums{_mm256_load_pd(acc), _mm256_load_pd(acc + 4)};
       const auto vector = [&](const Columns& c, int64_t r, int64_t base) {
         Distances d;
@@ -374,8 +385,8 @@ struct PlanePass {
         } else {
           d = distances(g, c, _mm256_set1_ps(static_cast<float>(r0 + r)));
         }
-        gather_vector(d, r, base, best + r * pw + base, ties + r * pw + base, rows, ramp_top,
-                      dI_dd, &sums);
+        gather_vector(d, r, base, best + r * pw + base, ties + r * pw + base,
+                      last + r * pw + base, k_v, rows, ramp_top, dI_dd, &sums);
       };
       const int vectors = info >> 8;
       if (vectors != kRowByRow) {
@@ -404,40 +415,6 @@ struct PlanePass {
       }
       _mm256_store_pd(acc, sums.acc0);
       _mm256_store_pd(acc + 4, sums.acc1);
-    }
-  }
-
-  // Walk 3: the band buffer's minimum distances unset again, where walk 1 set
-  // them.
-  void reset(int buf) const {
-    const int32_t* const info_of = m.rows_with;
-    const int32_t* const c0_of = m.c0;
-    const int32_t* const c1_of = m.c1;
-    float* const best = m.best;
-    const int64_t pw = m.padded_width;
-    const int64_t nb = n_band[buf];
-    const __m256 inf = _mm256_set1_ps(INFINITY);
-    for (int64_t k = 0; k < nb; ++k) {
-      const int info = info_of[k];
-      const int bits = info & 255;
-      if (bits == 0) continue;
-      const int vectors = info >> 8;
-      if (vectors != kRowByRow) {
-        const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
-        float* const at = best + c0_of[k * 8];
-        for (int r = __builtin_ctz(bits); r <= z; ++r) {
-          _mm256_storeu_ps(at + r * pw, inf);
-          if (vectors == 2) _mm256_storeu_ps(at + r * pw + 8, inf);
-        }
-        continue;
-      }
-      for (int b = bits; b != 0; b &= b - 1) {
-        const int r = __builtin_ctz(b);
-        const int64_t c1 = c1_of[k * 8 + r];
-        for (int64_t base = c0_of[k * 8 + r]; base <= c1; base += 8) {
-          _mm256_storeu_ps(best + r * pw + base, inf);
-        }
-      }
     }
   }
 };
@@ -479,7 +456,6 @@ void line_plane_grad(const LineParams& p, const PlaneView<float>& grad,
     pass.gather_band(r0, r1, buf);
     pass.measure(r0, buf);
     pass.gather(r0, buf);
-    pass.reset(buf);
   }
   double* slot = out.primitive_grad + (b * p.num_series + s0) * p.length * 2;
   for (int64_t u = 0; u < count; ++u) {
