@@ -3,6 +3,7 @@ the backward of a batch costs at most 2x its forward, at 224x224 and 500x800).
 
     python benchmarks/bench_backward.py              # one thread and all threads, CPU (+ CUDA when present)
     python benchmarks/bench_backward.py --quick      # smoke run
+    python benchmarks/bench_backward.py --dump-windows DIR   # windows for benchmarks/cpp/line_backward_kernel.cpp
 
 Real BTC/USDT windows of 100 one-minute closes (../shared/data, else the seeded
 generator), 3-px antialiased float32 lines. For each size and thread count, the
@@ -109,7 +110,16 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", default="1,all")
     parser.add_argument("--min-time", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dump-windows", metavar="DIR",
+                        help="write the 224x224 batch's 32 windows (float64 [32, 100], series.f64) "
+                             "for benchmarks/cpp/line_backward_kernel.cpp and exit")
     args = parser.parse_args(argv)
+    if args.dump_windows:
+        series, source = load_series(32)
+        os.makedirs(args.dump_windows, exist_ok=True)
+        series.to(torch.float64).contiguous().numpy().tofile(os.path.join(args.dump_windows, "series.f64"))
+        print(f"32 windows of {source} in {args.dump_windows}")
+        return 0
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     if args.quick:
         args.min_time, args.repeats = 0.02, 1

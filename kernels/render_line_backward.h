@@ -32,16 +32,34 @@ struct YDerivative {
   double dhi = 0.0;
 };
 
-TR_HD YDerivative y_derivative(double v, double lo, double hi, int64_t height, double margin,
+// What y_derivative needs of a value range [lo, hi] once for all its values: the
+// slope k = span_h / (hi - lo), and the same through the halves, which a value
+// takes where v - lo or hi - lo overflows (value_fraction's `halved`).
+struct YScale {
+  double lo, hi;
+  bool drawn;      // lo and hi finite and apart
+  double k, k_halved;
+};
+
+TR_HD YScale y_scale(double lo, double hi, double span_h) {
+  YScale s;
+  s.lo = lo;
+  s.hi = hi;
+  s.drawn = is_finite(lo) && is_finite(hi) && hi != lo;
+  s.k = span_h / (hi - lo);
+  s.k_halved = (span_h * 0.5) / (hi * 0.5 - lo * 0.5);
+  return s;
+}
+
+TR_HD YDerivative y_derivative(double v, const YScale& s, int64_t height, double margin,
                                double span_h) {
   YDerivative d;
-  if (!is_finite(v) || !is_finite(lo) || !is_finite(hi) || hi == lo) return d;
-  const ValueFraction f = value_fraction(v, lo, hi);
+  if (!is_finite(v) || !s.drawn) return d;
+  const ValueFraction f = value_fraction(v, s.lo, s.hi);
   bool moves;
   fraction_y(f.u, height, margin, span_h, &moves);
   if (!moves) return d;
-  // k = span_h / (hi - lo), through the halves where hi - lo overflows.
-  const double k = f.halved ? (span_h * 0.5) / f.den : span_h / f.den;
+  const double k = f.halved ? s.k_halved : s.k;
   d.dv = -k;
   d.dlo = k * (1.0 - f.u);
   d.dhi = k * f.u;
@@ -67,6 +85,7 @@ TR_HD void line_chain_body(const LineParams& p, const SeriesView<T>& in,
     const GroupRange r = group_range<true>(p, in, b, g);
     const double lo = r.lo;
     const double hi = r.hi;
+    const YScale scale = y_scale(lo, hi, span_h);
     double* range_out = nullptr;
     if (p.value_range != nullptr && out.range_grad != nullptr) {
       range_out = out.range_grad + b * p.range_stride_b + g * p.range_stride_g;
@@ -79,7 +98,7 @@ TR_HD void line_chain_body(const LineParams& p, const SeriesView<T>& in,
       double* gv = out.series_grad + (b * p.num_series + s) * p.length;
       for (int64_t l = 0; l < p.length; ++l) {
         const double gy = point_y_grad(prim, l);
-        const YDerivative d = y_derivative(in.at(b, s, l), lo, hi, p.height, p.margin, span_h);
+        const YDerivative d = y_derivative(in.at(b, s, l), scale, p.height, p.margin, span_h);
         gv[l] = gy * d.dv;
         g_lo += gy * d.dlo;
         g_hi += gy * d.dhi;

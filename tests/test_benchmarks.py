@@ -89,3 +89,28 @@ def test_ohlc_kernel_harness_builds_and_agrees_across_isas(tmp_path):
         assert "ns per image" in out and (stores == "cached" or "streamed" in out), out
         sums[isa, stores] = out.split("checksum")[-1].strip()
     assert len(set(sums.values())) == 1, sums
+
+
+def test_line_backward_kernel_harness_builds_and_both_passes_agree(tmp_path):
+    """benchmarks/cpp/line_backward_kernel.cpp compiles against the kernels as they
+    are, and its two pass-1 paths (plane by plane, primitive by primitive) give the
+    same gradient bits on real windows."""
+    import shutil
+    import subprocess
+
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    assert load("bench_backward").main(["--dump-windows", str(tmp_path)]) == 0
+    exe = tmp_path / "line_backward"
+    sources = [os.path.join(REPO, "benchmarks", "cpp", "line_backward_kernel.cpp")]
+    sources += sorted(glob.glob(os.path.join(REPO, "kernels", "cpu", "*_avx2.cpp")))
+    subprocess.run([cxx, "-O2", "-ffp-contract=off", "-I", REPO, *sources, "-o", str(exe)], check=True)
+    for size in (("224", "224"), ("61", "300"), ("300", "45")):
+        run = subprocess.run([str(exe), str(tmp_path), *size, "2"], capture_output=True, text=True)
+        if run.returncode == 2 and "needs AVX2" in run.stderr:
+            pytest.skip("no AVX2 on this CPU")
+        assert run.returncode == 0, run.stderr
+        assert "pass 1 by plane" in run.stdout, run.stdout
+        sums = run.stdout.split("checksum by plane")[-1].split("by primitive")
+        assert sums[0].strip() == sums[1].strip(), run.stdout
