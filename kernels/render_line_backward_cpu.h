@@ -30,7 +30,7 @@ struct LinePlaneGradScratch {
   LinePrimitive* prims;  // [max_prims]
   int32_t* ids;          // [max_prims]: (s - group_begin) * L + j of each
   int32_t* order;        // [max_prims]: their indices by the band of their first row
-  int32_t* band_start;   // [bands + 1]: where each band's begin in order (while sorting)
+  int32_t* band_start;   // [bands + 1]: where each band's primitives begin in order
   int32_t* band;         // [2][max_prims]: those that reach each band
   int32_t* rows_with;    // [max_prims]: per entry of the band's list, its rows with columns
   int32_t* c0;           // [max_prims][kGradBandRows]: and their first and last columns
@@ -147,8 +147,9 @@ void line_primitive_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin
 
 // Whether pass 1 of gradient type G runs plane by plane (line_plane_grad_cpu):
 // float32 with AVX2 and antialiasing (aliased lines have no gradient), at most
-// 2^16 columns (its band buffer takes 8 rows x 8 bytes a column per thread:
-// 4 MiB there; wider images take the per-primitive walk, which needs none) and
+// 2^16 columns (its band buffers take 8 rows x 12 bytes a column per thread:
+// 6 MiB there, and its stash at most 384 KiB; wider images take the
+// per-primitive walk, which needs none) and
 // primitive ids that fit int32.
 template <typename G>
 bool line_plane_grad_applies(const LineParams& p) {

@@ -1,14 +1,18 @@
 // The AVX2 pass 1 of render_line's backward plane by plane (line_plane_grad_cpu
 // in kernels/render_line_backward_cpu.h), for float32 gradients, as the forward
-// rasters. Each band of rows takes two walks over the primitives that reach it:
-//   1. measure: per pixel, the minimum squared distance over them and how many
-//      are at it (two band buffers, nothing else per pixel);
-//   2. gather: each primitive again, recomputing its distances with the same
-//      operations; at the pixels where it is at the minimum and in the ramp it
-//      reads the incoming gradient and adds what it gives to its own
-//      accumulators, kept in registers, 8 columns at a time.
-// Recomputing a distance costs less than storing the nearest primitive's t, cy
-// and id per pixel and sweeping them, and each primitive's sums stay in vectors.
+// rasters. Each band of 8 rows takes two walks over the primitives that reach it,
+// one 8-column vector per row (a steep primitive's rows of the band share one
+// column window):
+//   1. measure: per pixel, the minimum squared distance over them, how many are
+//      at it and the last of them to measure it (three band buffers); each
+//      primitive's own t, cy and d2 of the vector go to a stash, in the order
+//      the gather takes them, and the incoming gradient there is asked for;
+//   2. gather: each primitive again, with its stashed distances (or computed
+//      again with the same operations where the stash was full): at the pixels
+//      where it is at the minimum and in the ramp it reads the incoming gradient
+//      and adds what it gives to its own accumulators, kept in registers, 8
+//      columns at a time; a pixel's last primitive unsets it for the next band.
+// Nothing else is kept per pixel, and each primitive's sums stay in vectors.
 //
 // The bits are the shared body's (line_primitive_grad_body): a pixel gives a
 // primitive something only where its distance is the minimum and in the ramp,
@@ -79,7 +83,7 @@ inline Distances distances(const Geometry& g, const Columns& c, __m256 py) {
 }
 
 // acc (kGradLanes doubles, by column % kGradLanes) += v, whose lanes are already
-// in accumulator order (see Rotation): the lower 4 columns added before the upper
+// in accumulator order (see rotate): the lower 4 columns added before the upper
 // 4, as the body adds them. The lanes of pixels the body does not add are +0.0,
 // and adding +0.0 changes no sum here: a sum that starts at +0.0 is never -0.0.
 inline __m256d add_lanes(__m256d acc, __m256 v) {
@@ -266,8 +270,9 @@ struct PlanePass {
   // they read through `m` would be read again after every store.
 
   // Walk 1: the minimum squared distance at every pixel of the band within
-  // reach of a primitive (m.best, +inf where unset) and how many are at it
-  // (m.ties). It also asks the cache for the incoming gradient there, which the
+  // reach of a primitive (m.best, +inf where unset), how many are at it (m.ties)
+  // and the last entry to measure it (m.last); each entry's distances into the
+  // stash. It also asks the cache for the incoming gradient there, which the
   // gather reads (a cache line or two per vector, rarely in a near cache): it
   // comes while the band is measured.
   void measure(int64_t r0, int buf) const {
