@@ -42,11 +42,9 @@ TR_HD float point_x(int64_t i, int64_t length, int64_t width, double margin, dou
 
 // u = (v - lo) / (hi - lo) of finite v, lo != hi, in float64; where a difference
 // overflows float64, halving both keeps the ratio (exactly, but for the last bit
-// of a denormal, which is nothing next to such a range): then halved is set and
-// den is (hi - lo) / 2.
+// of a denormal, which is nothing next to such a range): then halved is set.
 struct ValueFraction {
   double u;
-  double den;
   bool halved;
 };
 
@@ -58,7 +56,7 @@ TR_HD ValueFraction value_fraction(double v, double lo, double hi) {
     num = v * 0.5 - lo * 0.5;
     den = hi * 0.5 - lo * 0.5;
   }
-  return {num / den, den, halved};
+  return {num / den, halved};
 }
 
 // y of fraction u: m + (1 - u) * span_h, with u clamped to kMaxRelativeValue plot

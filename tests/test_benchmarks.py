@@ -8,6 +8,8 @@ from __future__ import annotations
 import glob
 import importlib.util
 import os
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -66,20 +68,24 @@ def test_bench_backward_quick(capsys):
     assert "backward" in out and ("PASS" in out or "MISS" in out)
 
 
-def test_ohlc_kernel_harness_builds_and_agrees_across_isas(tmp_path):
-    """benchmarks/cpp/ohlc_kernel.cpp compiles against the kernels as they are and
-    draws the same images (its checksum) with the AVX2 and the baseline code."""
-    import shutil
-    import subprocess
-
+def build_harness(name, tmp_path):
+    """Compiles benchmarks/cpp/NAME.cpp with the kernels' AVX2 files into tmp_path
+    (skips without a C++ compiler); returns the executable."""
     cxx = shutil.which("g++") or shutil.which("c++")
     if cxx is None:
         pytest.skip("no C++ compiler")
-    load("bench_ohlc").main(["--batch", "16", "--dump-windows", str(tmp_path)])
-    exe = tmp_path / "ohlc_kernel"
-    sources = [os.path.join(REPO, "benchmarks", "cpp", "ohlc_kernel.cpp")]
+    exe = tmp_path / name
+    sources = [os.path.join(REPO, "benchmarks", "cpp", f"{name}.cpp")]
     sources += sorted(glob.glob(os.path.join(REPO, "kernels", "cpu", "*_avx2.cpp")))
     subprocess.run([cxx, "-O2", "-ffp-contract=off", "-I", REPO, *sources, "-o", str(exe)], check=True)
+    return exe
+
+
+def test_ohlc_kernel_harness_builds_and_agrees_across_isas(tmp_path):
+    """benchmarks/cpp/ohlc_kernel.cpp compiles against the kernels as they are and
+    draws the same images (its checksum) with the AVX2 and the baseline code."""
+    exe = build_harness("ohlc_kernel", tmp_path)
+    load("bench_ohlc").main(["--batch", "16", "--dump-windows", str(tmp_path)])
     sums = {}
     # The AVX2 raster also with non-temporal stores (what the op does for outputs of 8 MiB or more).
     for isa, stores in (("baseline", "cached"), ("avx2", "cached"), ("avx2", "stream")):
@@ -95,17 +101,8 @@ def test_line_backward_kernel_harness_builds_and_both_passes_agree(tmp_path):
     """benchmarks/cpp/line_backward_kernel.cpp compiles against the kernels as they
     are, and its two pass-1 paths (plane by plane, primitive by primitive) give the
     same gradient bits on real windows."""
-    import shutil
-    import subprocess
-
-    cxx = shutil.which("g++") or shutil.which("c++")
-    if cxx is None:
-        pytest.skip("no C++ compiler")
+    exe = build_harness("line_backward_kernel", tmp_path)
     assert load("bench_backward").main(["--dump-windows", str(tmp_path)]) == 0
-    exe = tmp_path / "line_backward"
-    sources = [os.path.join(REPO, "benchmarks", "cpp", "line_backward_kernel.cpp")]
-    sources += sorted(glob.glob(os.path.join(REPO, "kernels", "cpu", "*_avx2.cpp")))
-    subprocess.run([cxx, "-O2", "-ffp-contract=off", "-I", REPO, *sources, "-o", str(exe)], check=True)
     for size in (("224", "224"), ("61", "300"), ("300", "45")):
         run = subprocess.run([str(exe), str(tmp_path), *size, "2"], capture_output=True, text=True)
         if run.returncode == 2 and "needs AVX2" in run.stderr:
