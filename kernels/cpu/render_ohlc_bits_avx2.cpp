@@ -262,6 +262,21 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   const uint8_t fg = Store<uint8_t>::convert(p.foreground);
   const __m256i bgv = _mm256_set1_epi8(static_cast<char>(bg));
   const __m256i fgv = _mm256_set1_epi8(static_cast<char>(fg));
+  // The 32 pixels of a shuffled mask (byte j holding the byte of pixel j's
+  // bit): the marked ones fg, the others bg. With fg 255 on bg 0 (jkx_chart)
+  // that is the comparison itself, and with 0 on 255 (render_ohlc's default) the
+  // comparison with zero; other colours blend.
+  enum Colours { kBlend, kWhiteOnBlack, kBlackOnWhite };
+  auto pixels = [&](__m256i shuffled, auto colours) __attribute__((always_inline)) {
+    const __m256i picked = _mm256_and_si256(shuffled, bit);
+    if constexpr (decltype(colours)::value == kWhiteOnBlack) {
+      return _mm256_cmpeq_epi8(picked, bit);
+    } else if constexpr (decltype(colours)::value == kBlackOnWhite) {
+      return _mm256_cmpeq_epi8(picked, _mm256_setzero_si256());
+    } else {
+      return _mm256_blendv_epi8(bgv, fgv, _mm256_cmpeq_epi8(picked, bit));
+    }
+  };
   // Streamed: the rows go to an aligned buffer in L1, then to the plane in
   // aligned non-temporal 32-byte stores (whole planes of 32-byte multiples);
   // the caller fences them once it has drawn its images (ohlc_stream_fence).
@@ -270,7 +285,7 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   alignas(32) uint8_t buffer[kStreamPlaneBytes];
   uint8_t* const plane = stream ? buffer : out;
   // The rows, reading the overlay layers only where the marks used them.
-  auto output = [&](auto overlay_layers) __attribute__((always_inline)) {
+  auto output = [&](auto overlay_layers, auto colours) __attribute__((always_inline)) {
     uint64_t acc0 = 0, acc1 = 0, acc2 = 0, mask = 0;  // mask: the last row's
     // Row r's 64 pixels from its 64-bit mask.
     auto row = [&](int64_t r, __m256i* half0, __m256i* half1) __attribute__((always_inline)) {
@@ -281,10 +296,8 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
       }
       mask = acc0 | acc1 | acc2 | direct[r];
       const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask));
-      const __m256i m0 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
-      const __m256i m1 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, hi), bit), bit);
-      *half0 = _mm256_blendv_epi8(bgv, fgv, m0);
-      *half1 = _mm256_blendv_epi8(bgv, fgv, m1);
+      *half0 = pixels(_mm256_shuffle_epi8(v, lo), colours);
+      *half1 = pixels(_mm256_shuffle_epi8(v, hi), colours);
     };
     // Rows whose 64 bytes from the row's start lie inside the plane are stored
     // whole: what lies past the row is the next rows', written after this one.
@@ -307,10 +320,9 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
       uint8_t* const dst = plane + r * W;
       if (W >= 32) {
         const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(mask >> (W - 32)));
-        const __m256i m = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, lo), bit), bit);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), half0);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + W - 32),
-                            _mm256_blendv_epi8(bgv, fgv, m));
+                            pixels(_mm256_shuffle_epi8(v, lo), colours));
       } else {
         alignas(32) uint8_t px[64];
         _mm256_store_si256(reinterpret_cast<__m256i*>(px), half0);
@@ -323,15 +335,25 @@ void ohlc_raster_bits_avx2(const OhlcParams& p, const OhlcImageLevels& lv, uint8
   // row's words as they are read (at bar width 3, layer 0 and the direct marks
   // only).
   const size_t words = static_cast<size_t>(H + 1) * sizeof(uint64_t);
+  auto rows = [&](auto overlay_layers) __attribute__((always_inline)) {
+    if (fg == 255 && bg == 0) {
+      output(overlay_layers, std::integral_constant<Colours, kWhiteOnBlack>{});
+    } else if (fg == 0 && bg == 255) {
+      output(overlay_layers, std::integral_constant<Colours, kBlackOnWhite>{});
+    } else {
+      output(overlay_layers, std::integral_constant<Colours, kBlend>{});
+    }
+  };
   if (jkx) {
-    output(std::false_type{});
+    rows(std::false_type{});
     std::memset(layer[0], 0, words);
     std::memset(direct, 0, words);
   } else {
-    output(std::true_type{});
+    rows(std::true_type{});
     std::memset(scratch, 0, static_cast<size_t>(ohlc_bits_scratch(p)) * sizeof(uint64_t));
   }
   if (stream) {
+#pragma GCC unroll 4
     for (int64_t i = 0; i < H * W; i += 32) {
       _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i),
                           _mm256_load_si256(reinterpret_cast<const __m256i*>(buffer + i)));

@@ -1,5 +1,6 @@
 // render_ohlc on the CPU, the points passes of one image: its values gathered
-// into float64, their range and levels in SSE2 where the target has it (the
+// into float64 with their range (packed inputs in one AVX2 pass where the CPU
+// has it), their levels in SSE2 where the target has it (the
 // scalar body, a branch and a libm rint per value, was most of the points
 // pass), into a scratch that stays in L1. Same values as ohlc_image_levels and
 // ohlc_image_volume (kernels/render_ohlc.h; tests/cpp/test_render_ohlc.cpp).
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -24,6 +26,13 @@ namespace kernels {
 // time; only where the CPU has AVX2. The levels one needs a usable, non-flat scale.
 void ohlc_finite_range_avx2(const double* v, int64_t n, double* lo_out, double* hi_out);
 void ohlc_scaled_levels_avx2(const OhlcScale& s, const double* v, int64_t n, int64_t* out);
+// ohlc_scaled_run and ohlc_abs_run of float64 and float32 values.
+void ohlc_scaled_run_avx2(const double* src, int64_t n, double k, double* v, double* lo,
+                          double* hi);
+void ohlc_scaled_run_avx2(const float* src, int64_t n, double k, double* v, double* lo,
+                          double* hi);
+void ohlc_abs_run_avx2(const double* src, int64_t n, double* a, double* hi);
+void ohlc_abs_run_avx2(const float* src, int64_t n, double* a, double* hi);
 #endif
 
 // Where the levels of one image live (a scratch, or the workspace slices of p).
@@ -157,9 +166,56 @@ inline void ohlc_finite_range(const double* v, int64_t n, double* lo_out, double
   *hi_out = hi[0];
 }
 
-// ohlc_image_levels on the CPU: the image's values gathered into float64, their
-// range, their levels in one vectorised pass (w.raw_levels), then, with `bars`,
-// the bars' fields.
+// Lowers *lo and raises *hi to the finite minimum and maximum of v[0, n).
+inline void ohlc_widen_range(const double* v, int64_t n, double* lo, double* hi) {
+  double a, b;
+  ohlc_finite_range(v, n, &a, &b);
+  *lo = a < *lo ? a : *lo;
+  *hi = b > *hi ? b : *hi;
+}
+
+// v[i] = src[i] * k in float64 for i < n (src packed), and *lo, *hi widened to
+// their finite range. With AVX2, float64 and float32 sources in one pass whose
+// 32-byte stores are what the levels' 32-byte loads read next: at the JKX
+// layout a separate gather, even a vectorised one, was no faster than the
+// strided one it replaced (its narrower stores stall the range's loads), and
+// the one pass took the kernel from 384 to 368 ns per image
+// (benchmarks/cpp/ohlc_kernel.cpp, 256 images).
+template <typename T>
+inline void ohlc_scaled_run(const T* src, int64_t n, double k, double* v, double* lo,
+                            double* hi) {
+#if defined(TR_HAVE_AVX2_KERNELS)
+  if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
+    if (cpu_isa() == CpuIsa::kAvx2) {
+      ohlc_scaled_run_avx2(src, n, k, v, lo, hi);
+      return;
+    }
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) v[i] = Load<T>::convert(src[i]) * k;
+  ohlc_widen_range(v, n, lo, hi);
+}
+
+// a[i] = |src[i]| in float64 for i < n (src packed), and *hi raised to their
+// finite maximum; as ohlc_scaled_run.
+template <typename T>
+inline void ohlc_abs_run(const T* src, int64_t n, double* a, double* hi) {
+#if defined(TR_HAVE_AVX2_KERNELS)
+  if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
+    if (cpu_isa() == CpuIsa::kAvx2) {
+      ohlc_abs_run_avx2(src, n, a, hi);
+      return;
+    }
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) a[i] = fabs(Load<T>::convert(src[i]));
+  double lo = INFINITY;
+  ohlc_widen_range(a, n, &lo, hi);
+}
+
+// ohlc_image_levels on the CPU: the image's values gathered into float64 with
+// their range, their levels in one vectorised pass (w.raw_levels), then, with
+// `bars`, the bars' fields.
 template <typename T, typename U>
 inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
                                   const OverlayView<U>& ov, int64_t b, const OhlcCpuScratch& w,
@@ -168,18 +224,30 @@ inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
   const int64_t n = L * (4 + p.num_overlays);
   double* v = w.values;
   const double k = ohlc_image_scale(p, b);
-  for (int64_t l = 0; l < L; ++l) {
-    for (int64_t f = 0; f < 4; ++f) v[4 * l + f] = in.at(b, l, f) * k;
+  // The values times k (at()'s products) and their range (unused with a
+  // value_range, but made in the same pass): packed rows, the usual layout, in
+  // one run each; others gathered, then ranged.
+  double lo = INFINITY, hi = -INFINITY;
+  if (in.stride_f == 1 && in.stride_l == 4) {
+    ohlc_scaled_run(in.data + b * in.stride_b, 4 * L, k, v, &lo, &hi);
+  } else {
+    for (int64_t l = 0; l < L; ++l) {
+      for (int64_t f = 0; f < 4; ++f) v[4 * l + f] = in.at(b, l, f) * k;
+    }
+    ohlc_widen_range(v, 4 * L, &lo, &hi);
   }
   for (int64_t m = 0; m < p.num_overlays; ++m) {
-    for (int64_t l = 0; l < L; ++l) v[4 * L + m * L + l] = ov.at(b, m, l) * k;
+    double* const row = v + 4 * L + m * L;
+    if (ov.stride_l == 1) {
+      ohlc_scaled_run(ov.data + b * ov.stride_b + m * ov.stride_m, L, k, row, &lo, &hi);
+    } else {
+      for (int64_t l = 0; l < L; ++l) row[l] = ov.at(b, m, l) * k;
+      ohlc_widen_range(row, L, &lo, &hi);
+    }
   }
-  double lo, hi;
   if (p.value_range != nullptr) {
     lo = p.value_range[2 * b];
     hi = p.value_range[2 * b + 1];
-  } else {
-    ohlc_finite_range(v, n, &lo, &hi);
   }
   const OhlcScale s = ohlc_scale(lo, hi, p.price_rows());
   ohlc_levels_cpu(s, v, 4 * L, w.raw_levels);
@@ -206,9 +274,14 @@ inline void ohlc_image_volume_cpu(const OhlcParams& p, const VolumeView<V>& in, 
                                   const OhlcCpuScratch& w) {
   const int64_t L = p.length;
   double* a = w.values;
-  for (int64_t l = 0; l < L; ++l) a[l] = fabs(in.at(b, l));
-  double lo, vmax;
-  ohlc_finite_range(a, L, &lo, &vmax);
+  double vmax = -INFINITY;
+  if (in.stride_l == 1) {
+    ohlc_abs_run(in.data + b * in.stride_b, L, a, &vmax);
+  } else {
+    for (int64_t l = 0; l < L; ++l) a[l] = fabs(in.at(b, l));
+    double lo = INFINITY;
+    ohlc_widen_range(a, L, &lo, &vmax);
+  }
   const double rows = static_cast<double>(p.volume_rows);
   const bool usable = vmax > 0.0;
   const double ratio = usable ? rows / vmax : 0.0;

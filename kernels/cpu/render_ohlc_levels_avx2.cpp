@@ -1,5 +1,6 @@
 // render_ohlc's CPU points pass with AVX2 (kernels/cpu/render_ohlc_levels.h):
-// the finite range and the levels of n float64 values four at a time, the same
+// packed inputs scaled (or made absolute) and ranged in one pass, and the
+// finite range and the levels of n float64 values, four at a time, the same
 // operations per lane as the SSE2 code there, so the same levels. Compiled with
 // the baseline flags of the build: only the code below the pragma uses AVX2,
 // and the callers call it only where the CPU has AVX2.
@@ -48,6 +49,86 @@ void ohlc_finite_range_avx2(const double* v, int64_t n, double* lo_out, double* 
   }
   *lo_out = a;
   *hi_out = b;
+}
+
+namespace {
+
+inline __m256d load4(const double* p) { return _mm256_loadu_pd(p); }
+inline __m256d load4(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+
+// *lo lowered to the lanes of lo4, *hi raised to those of hi4.
+inline void fold_range(__m256d lo4, __m256d hi4, double* lo, double* hi) {
+  alignas(32) double l[4], h[4];
+  _mm256_store_pd(l, lo4);
+  _mm256_store_pd(h, hi4);
+  for (int k = 0; k < 4; ++k) {
+    *lo = l[k] < *lo ? l[k] : *lo;
+    *hi = h[k] > *hi ? h[k] : *hi;
+  }
+}
+
+// The extremes' chains hold only the min and max: each value's stand-in (+inf
+// or -inf where it is not finite) is made off them.
+template <typename T>
+void scaled_run(const T* src, int64_t n, double k, double* v, double* lo, double* hi) {
+  const __m256d zero = _mm256_setzero_pd(), vk = _mm256_set1_pd(k);
+  const __m256d pinf = _mm256_set1_pd(INFINITY), minf = _mm256_set1_pd(-INFINITY);
+  __m256d lo4 = pinf, hi4 = minf;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d x = _mm256_mul_pd(load4(src + i), vk);
+    _mm256_storeu_pd(v + i, x);
+    const __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(x, x), zero, _CMP_EQ_OQ);
+    lo4 = _mm256_min_pd(_mm256_blendv_pd(pinf, x, finite), lo4);
+    hi4 = _mm256_max_pd(_mm256_blendv_pd(minf, x, finite), hi4);
+  }
+  fold_range(lo4, hi4, lo, hi);
+  for (; i < n; ++i) {
+    const double x = static_cast<double>(src[i]) * k;
+    v[i] = x;
+    const bool finite = x - x == 0.0;
+    *lo = finite && x < *lo ? x : *lo;
+    *hi = finite && x > *hi ? x : *hi;
+  }
+}
+
+template <typename T>
+void abs_run(const T* src, int64_t n, double* a, double* hi) {
+  const __m256d zero = _mm256_setzero_pd();
+  const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffff));
+  const __m256d minf = _mm256_set1_pd(-INFINITY);
+  __m256d hi4 = minf;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d x = _mm256_and_pd(load4(src + i), magnitude);
+    _mm256_storeu_pd(a + i, x);
+    const __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(x, x), zero, _CMP_EQ_OQ);
+    hi4 = _mm256_max_pd(_mm256_blendv_pd(minf, x, finite), hi4);
+  }
+  double unused = INFINITY;
+  fold_range(hi4, hi4, &unused, hi);
+  for (; i < n; ++i) {
+    const double x = fabs(static_cast<double>(src[i]));
+    a[i] = x;
+    *hi = x - x == 0.0 && x > *hi ? x : *hi;
+  }
+}
+
+}  // namespace
+
+void ohlc_scaled_run_avx2(const double* src, int64_t n, double k, double* v, double* lo,
+                          double* hi) {
+  scaled_run(src, n, k, v, lo, hi);
+}
+void ohlc_scaled_run_avx2(const float* src, int64_t n, double k, double* v, double* lo,
+                          double* hi) {
+  scaled_run(src, n, k, v, lo, hi);
+}
+void ohlc_abs_run_avx2(const double* src, int64_t n, double* a, double* hi) {
+  abs_run(src, n, a, hi);
+}
+void ohlc_abs_run_avx2(const float* src, int64_t n, double* a, double* hi) {
+  abs_run(src, n, a, hi);
 }
 
 void ohlc_scaled_levels_avx2(const OhlcScale& s, const double* v, int64_t n, int64_t* out) {

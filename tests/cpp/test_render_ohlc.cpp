@@ -243,6 +243,7 @@ struct Case {
   bool candle, with_volume, with_range;
   int nan_every;            // 0: no missing values
   bool with_scale = false;  // per-image factors: 1 / close_0, 2.5 or NaN by image
+  float background = 1.0f, foreground = 0.0f;
 };
 
 struct Inputs {
@@ -306,6 +307,8 @@ tk::OhlcParams make_params(const Case& c, const Inputs& in, Workspace& ws) {
   p.bar_width = c.bar_width;
   p.volume_rows = c.V;
   p.candle = c.candle;
+  p.background = c.background;
+  p.foreground = c.foreground;
   if (c.with_range) p.value_range = in.range.data();
   if (c.with_scale) p.scale = in.scale.data();
   // Poisoned: every entry must be written by the points passes.
@@ -456,6 +459,126 @@ TEST(OhlcBits, StreamedPlanesAreTheCachedOnes) {
     streamed_cases += bits ? 1 : 0;
   }
   EXPECT_GE(streamed_cases, 3);  // the JKX layout among them
+}
+
+TEST(OhlcBits, EveryColourPairOfTheUint8Raster) {
+  // The bitmask raster writes 0/255 pairs as its comparisons themselves (white
+  // on black, black on white) and other pairs by a blend: each as the CUDA
+  // body's per-pixel raster does.
+  const float pairs[][2] = {{1.0f, 0.0f}, {0.0f, 1.0f}, {0.5f, 0.1f}, {0.2f, 1.0f}};
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    for (const auto& pair : pairs) {
+      SCOPED_TRACE(::testing::Message() << "case " << i << ", background " << pair[0]);
+      Case c = kCases[i];
+      c.background = pair[0];
+      c.foreground = pair[1];
+      const Inputs in = make_inputs(c, 600 + static_cast<uint32_t>(i));
+      const auto cpu = render_cpu<uint8_t>(c, in);
+      expect_same_bits(render_emulated<uint8_t>(c, in), cpu);
+      const auto byte = [](float v) { return static_cast<uint8_t>(std::nearbyint(v * 255.0f)); };
+      EXPECT_NE(std::count(cpu.begin(), cpu.end(), byte(pair[0])), 0);
+      EXPECT_NE(std::count(cpu.begin(), cpu.end(), byte(pair[1])), 0);
+    }
+  }
+}
+
+TEST(OhlcLevels, StridedViewsDrawThePackedImages) {
+  // Packed rows are read as runs (with AVX2, scaled and ranged in one pass),
+  // other strides value by value: the same images.
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    const Case& c = kCases[i];
+    SCOPED_TRACE(i);
+    const Inputs in = make_inputs(c, 700 + static_cast<uint32_t>(i));
+    // [B, 4, L], [B, L, M] and [B, L, 2] copies, viewed as [B, L, 4], [B, M, L], [B, L].
+    std::vector<double> ohlc(in.ohlc.size()), overlays(in.overlays.size());
+    std::vector<double> volume(2 * in.volume.size(), 12345.0);
+    for (int64_t b = 0; b < c.B; ++b) {
+      for (int64_t l = 0; l < c.L; ++l) {
+        for (int64_t f = 0; f < 4; ++f) {
+          ohlc[(b * 4 + f) * c.L + l] = in.ohlc[(b * c.L + l) * 4 + f];
+        }
+        for (int64_t m = 0; m < c.M; ++m) {
+          overlays[(b * c.L + l) * c.M + m] = in.overlays[(b * c.M + m) * c.L + l];
+        }
+        volume[2 * (b * c.L + l)] = in.volume[b * c.L + l];
+      }
+    }
+    const tk::OhlcView<double> ohlc_view{ohlc.data(), 4 * c.L, 1, c.L};
+    const tk::OverlayView<double> overlay_view{overlays.data(), c.L * c.M, 1, c.M};
+    const tk::VolumeView<double> volume_view{volume.data(), 2 * c.L, 2};
+    const auto strided = [&](auto zero) {
+      Workspace ws;
+      const tk::OhlcParams p = make_params(c, in, ws);
+      std::vector<decltype(zero)> out(static_cast<size_t>(c.B * c.H * c.W), zero);
+      tk::render_ohlc_cpu_serial(p, ohlc_view, overlay_view, &volume_view, out.data());
+      return out;
+    };
+    expect_same_bits(strided(uint8_t{0}), render_cpu<uint8_t>(c, in));
+    expect_same_bits(strided(0.0f), render_cpu<float>(c, in));
+  }
+}
+
+// Values with gaps, infinities and zeros of both signs, n of them.
+template <typename T>
+std::vector<T> awkward_values(int64_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<double> value(0.0, 100.0);
+  std::uniform_int_distribution<int> kind(0, 9);
+  const double special[] = {NAN, INFINITY, -INFINITY, -0.0, 0.0};
+  std::vector<T> v(static_cast<size_t>(n));
+  for (T& x : v) {
+    const int k = kind(gen);
+    x = static_cast<T>(k < 5 ? special[k] : value(gen));
+  }
+  return v;
+}
+
+template <typename T>
+void expect_runs_are_plain_loops() {
+  for (int64_t n = 0; n < 23; ++n) {
+    for (uint32_t seed = 0; seed < 20; ++seed) {
+      SCOPED_TRACE(::testing::Message() << "n " << n << ", seed " << seed);
+      const std::vector<T> src = awkward_values<T>(n, seed);
+      const double k = seed % 2 ? 0.01 : -3.0;
+      // Plain float64 loops: products, |values|, and finite extremes widening
+      // the starting ones.
+      std::vector<double> want_v, want_a;
+      double want_lo = seed % 3 ? 50.0 : INFINITY, want_hi = seed % 3 ? -50.0 : -INFINITY;
+      double want_max = seed % 3 ? 20.0 : -INFINITY;
+      for (T x : src) {
+        const double scaled = static_cast<double>(x) * k;
+        const double magnitude = std::fabs(static_cast<double>(x));
+        want_v.push_back(scaled);
+        want_a.push_back(magnitude);
+        if (std::isfinite(scaled)) {
+          want_lo = std::min(want_lo, scaled);
+          want_hi = std::max(want_hi, scaled);
+        }
+        if (std::isfinite(magnitude)) want_max = std::max(want_max, magnitude);
+      }
+      std::vector<double> v(src.size() + 1, 7.0), a(src.size() + 1, 7.0);
+      double lo = seed % 3 ? 50.0 : INFINITY, hi = seed % 3 ? -50.0 : -INFINITY;
+      double vmax = seed % 3 ? 20.0 : -INFINITY;
+      tk::ohlc_scaled_run(src.data(), n, k, v.data(), &lo, &hi);
+      tk::ohlc_abs_run(src.data(), n, a.data(), &vmax);
+      for (int64_t j = 0; j < n; ++j) {
+        EXPECT_EQ(std::memcmp(&v[j], &want_v[j], sizeof(double)), 0) << j;
+        EXPECT_EQ(std::memcmp(&a[j], &want_a[j], sizeof(double)), 0) << j;
+      }
+      EXPECT_EQ(v[n], 7.0);  // nothing past the run
+      EXPECT_EQ(a[n], 7.0);
+      EXPECT_EQ(lo, want_lo);  // == : the sign of a zero extreme may differ
+      EXPECT_EQ(hi, want_hi);
+      EXPECT_EQ(vmax, want_max);
+    }
+  }
+}
+
+TEST(OhlcLevels, ScaledAndAbsoluteRunsAreThePlainLoops) {
+  // On an AVX2 CPU the float64 and float32 runs take the AVX2 pass; elsewhere
+  // (and for half types) the scalar loop and ohlc_finite_range.
+  expect_runs_are_plain_loops<double>();
+  expect_runs_are_plain_loops<float>();
 }
 
 TEST(OhlcScale, IsTheFloat64ProductOfTheInputs) {
