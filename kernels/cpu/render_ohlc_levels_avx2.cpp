@@ -67,25 +67,27 @@ inline void fold_range(__m256d lo4, __m256d hi4, double* lo, double* hi) {
   }
 }
 
-// The extremes' chains hold only the min and max: each value's stand-in (+inf
-// or -inf where it is not finite) is made off them.
-template <typename T>
-void scaled_run(const T* src, int64_t n, double k, double* v, double* lo, double* hi) {
-  const __m256d zero = _mm256_setzero_pd(), vk = _mm256_set1_pd(k);
+// out[i] = f(src[i]) in float64 for i < n (f4 four at a time, f1 one), and *lo,
+// *hi widened to their finite range. The extremes' chains hold only the min and
+// max: each value's stand-in (+inf or -inf where it is not finite) is made off
+// them.
+template <typename T, typename F4, typename F1>
+void mapped_run(const T* src, int64_t n, F4 f4, F1 f1, double* out, double* lo, double* hi) {
+  const __m256d zero = _mm256_setzero_pd();
   const __m256d pinf = _mm256_set1_pd(INFINITY), minf = _mm256_set1_pd(-INFINITY);
   __m256d lo4 = pinf, hi4 = minf;
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    const __m256d x = _mm256_mul_pd(load4(src + i), vk);
-    _mm256_storeu_pd(v + i, x);
+    const __m256d x = f4(load4(src + i));
+    _mm256_storeu_pd(out + i, x);
     const __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(x, x), zero, _CMP_EQ_OQ);
     lo4 = _mm256_min_pd(_mm256_blendv_pd(pinf, x, finite), lo4);
     hi4 = _mm256_max_pd(_mm256_blendv_pd(minf, x, finite), hi4);
   }
   fold_range(lo4, hi4, lo, hi);
   for (; i < n; ++i) {
-    const double x = static_cast<double>(src[i]) * k;
-    v[i] = x;
+    const double x = f1(static_cast<double>(src[i]));
+    out[i] = x;
     const bool finite = x - x == 0.0;
     *lo = finite && x < *lo ? x : *lo;
     *hi = finite && x > *hi ? x : *hi;
@@ -93,25 +95,20 @@ void scaled_run(const T* src, int64_t n, double k, double* v, double* lo, double
 }
 
 template <typename T>
+void scaled_run(const T* src, int64_t n, double k, double* v, double* lo, double* hi) {
+  const __m256d vk = _mm256_set1_pd(k);
+  mapped_run(
+      src, n, [&](__m256d x) { return _mm256_mul_pd(x, vk); }, [&](double x) { return x * k; },
+      v, lo, hi);
+}
+
+template <typename T>
 void abs_run(const T* src, int64_t n, double* a, double* hi) {
-  const __m256d zero = _mm256_setzero_pd();
   const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffff));
-  const __m256d minf = _mm256_set1_pd(-INFINITY);
-  __m256d hi4 = minf;
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const __m256d x = _mm256_and_pd(load4(src + i), magnitude);
-    _mm256_storeu_pd(a + i, x);
-    const __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(x, x), zero, _CMP_EQ_OQ);
-    hi4 = _mm256_max_pd(_mm256_blendv_pd(minf, x, finite), hi4);
-  }
   double unused = INFINITY;
-  fold_range(hi4, hi4, &unused, hi);
-  for (; i < n; ++i) {
-    const double x = fabs(static_cast<double>(src[i]));
-    a[i] = x;
-    *hi = x - x == 0.0 && x > *hi ? x : *hi;
-  }
+  mapped_run(
+      src, n, [&](__m256d x) { return _mm256_and_pd(x, magnitude); },
+      [](double x) { return fabs(x); }, a, &unused, hi);
 }
 
 }  // namespace
