@@ -5,8 +5,8 @@
 // No torch: the kernels' headers and their AVX2 files only.
 //
 //   python benchmarks/bench_backward.py --dump-windows /tmp/lb     # 32 windows, float64
-//   g++ -O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -I. \
-//       benchmarks/cpp/line_backward_kernel.cpp kernels/cpu/*_avx2.cpp -o /tmp/line_backward
+//   FLAGS="-O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -I."
+//   g++ $FLAGS benchmarks/cpp/line_backward_kernel.cpp kernels/cpu/*_avx2.cpp -o /tmp/line_backward
 //   /tmp/line_backward /tmp/lb 224 224 200      # H W calls
 //
 // Prints the minimum over the calls of the thread CPU time per image of each (the

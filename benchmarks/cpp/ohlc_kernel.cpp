@@ -4,8 +4,8 @@
 // thread. No torch: the kernels' headers and their AVX2 files only.
 //
 //   python benchmarks/bench_ohlc.py --dump-windows /tmp/i20    # the windows, float64
-//   g++ -O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -I. \
-//       benchmarks/cpp/ohlc_kernel.cpp kernels/cpu/*_avx2.cpp -o /tmp/ohlc_kernel
+//   FLAGS="-O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -I."
+//   g++ $FLAGS benchmarks/cpp/ohlc_kernel.cpp kernels/cpu/*_avx2.cpp -o /tmp/ohlc_kernel
 //   /tmp/ohlc_kernel /tmp/i20 256 1000      # B images (kept in cache), batches
 //   /tmp/ohlc_kernel /tmp/i20 4096 60 cached  # stores through the cache (or: stream)
 //
