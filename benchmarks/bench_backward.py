@@ -6,8 +6,8 @@ the backward of a batch costs at most 2x its forward, at 224x224 and 500x800).
     python benchmarks/bench_backward.py --dump-windows DIR   # windows for benchmarks/cpp/line_backward_kernel.cpp
 
 Real BTC/USDT windows of 100 one-minute closes (../shared/data, else the seeded
-generator), 3-px antialiased float32 lines. For each size and thread count, the
-median of --repeats measurements of:
+generator), 3-px antialiased float32 lines. For each size and thread count,
+--repeats interleaved rounds of:
 
 - forward: render_line(series, H, W) with no gradient (what a DataLoader transform does);
 - forward+graph: the same with series.requires_grad (the autograd bookkeeping);
