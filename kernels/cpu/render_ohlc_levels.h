@@ -224,9 +224,10 @@ inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
   const int64_t n = L * (4 + p.num_overlays);
   double* v = w.values;
   const double k = ohlc_image_scale(p, b);
-  // The values times k (at()'s products) and their range (unused with a
-  // value_range, but made in the same pass): packed rows, the usual layout, in
-  // one run each; others gathered, then ranged.
+  // The values times k (at()'s products) and their range: packed rows, the
+  // usual layout, in one run each (which ranges them as it goes, value_range
+  // or not); others gathered, then ranged where no value_range replaces it.
+  const bool ranged = p.value_range == nullptr;
   double lo = INFINITY, hi = -INFINITY;
   if (in.stride_f == 1 && in.stride_l == 4) {
     ohlc_scaled_run(in.data + b * in.stride_b, 4 * L, k, v, &lo, &hi);
@@ -234,7 +235,7 @@ inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
     for (int64_t l = 0; l < L; ++l) {
       for (int64_t f = 0; f < 4; ++f) v[4 * l + f] = in.at(b, l, f) * k;
     }
-    ohlc_widen_range(v, 4 * L, &lo, &hi);
+    if (ranged) ohlc_widen_range(v, 4 * L, &lo, &hi);
   }
   for (int64_t m = 0; m < p.num_overlays; ++m) {
     double* const row = v + 4 * L + m * L;
@@ -242,10 +243,10 @@ inline void ohlc_image_levels_cpu(const OhlcParams& p, const OhlcView<T>& in,
       ohlc_scaled_run(ov.data + b * ov.stride_b + m * ov.stride_m, L, k, row, &lo, &hi);
     } else {
       for (int64_t l = 0; l < L; ++l) row[l] = ov.at(b, m, l) * k;
-      ohlc_widen_range(row, L, &lo, &hi);
+      if (ranged) ohlc_widen_range(row, L, &lo, &hi);
     }
   }
-  if (p.value_range != nullptr) {
+  if (!ranged) {
     lo = p.value_range[2 * b];
     hi = p.value_range[2 * b + 1];
   }
