@@ -17,8 +17,12 @@
 namespace torch_render {
 namespace kernels {
 
-// Rows of a band of line_plane_grad_cpu (measured together, then swept).
-constexpr int64_t kGradBandRows = 8;
+// Rows of a band of line_plane_grad_cpu (measured together, then swept): a
+// multiple of 8 (the columns of 8 rows are found at once), at most 16 (a band's
+// rows are bits of an int below its vectors). 16 rows list a primitive in fewer
+// bands than 8 (each listing costs about 300 instructions) while a steep
+// primitive's rows still share one window of columns.
+constexpr int64_t kGradBandRows = 16;
 
 // Per-thread memory of line_plane_grad_cpu, carved from one block of doubles by
 // line_plane_grad_scratch: the plane's primitives, their accumulators, the band's
@@ -147,8 +151,8 @@ void line_primitive_grad_cpu(const LinePrimitiveGradItem<G>& item, int64_t begin
 
 // Whether pass 1 of gradient type G runs plane by plane (line_plane_grad_cpu):
 // float32 with AVX2 and antialiasing (aliased lines have no gradient), at most
-// 2^16 columns (its band buffers take 8 rows x 12 bytes a column per thread:
-// 6 MiB there, and its stash at most 384 KiB; wider images take the
+// 2^16 columns (its band buffers take 16 rows x 12 bytes a column per thread:
+// 12 MiB there, and its stash at most 384 KiB; wider images take the
 // per-primitive walk, which needs none) and
 // primitive ids that fit int32.
 template <typename G>

@@ -9,10 +9,10 @@
 //   g++ $FLAGS benchmarks/cpp/line_backward_kernel.cpp kernels/cpu/*_avx2.cpp -o /tmp/line_backward
 //   /tmp/line_backward /tmp/lb 224 224 200      # H W calls
 //
-// Prints the minimum over the calls of the thread CPU time per image of each (the
-// least disturbed call: on a shared machine the median moves with the
-// neighbours), and a checksum of each path's gradients, which must be equal: both
-// give the shared body's bits.
+// Prints the median and the minimum over the calls of the thread CPU time per
+// image of each (the minimum is the least disturbed call: on a shared machine the
+// median moves with the neighbours), and a checksum of each path's gradients,
+// which must be equal: both give the shared body's bits.
 #include <time.h>
 
 #include <algorithm>
@@ -35,6 +35,12 @@ double thread_seconds() {
   timespec t;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// The median (or the minimum) of a run's times.
+double summary(std::vector<double> t, bool median) {
+  std::sort(t.begin(), t.end());
+  return median ? t[t.size() / 2] : t.front();
 }
 
 // A checksum of the bits of a gradient buffer.
@@ -102,7 +108,7 @@ int main(int argc, char** argv) {
 
   tk::line_x_cpu(p);
   tk::line_points_cpu(p, view, 0, B);
-  double t_plane = 1e30, t_item = 1e30, t_forward = 1e30;
+  std::vector<double> t_plane, t_item, t_forward;
   for (int64_t c = 0; c < calls; ++c) {
     const double t0 = thread_seconds();
     tk::line_plane_grad_cpu(by_plane, 0, B, scratch);
@@ -111,16 +117,19 @@ int main(int argc, char** argv) {
     const double t2 = thread_seconds();
     tk::render_line_cpu_serial(p, view, image.data(), tk::CpuScratch{prims.data()});
     const double t3 = thread_seconds();
-    t_plane = std::min(t_plane, t1 - t0);
-    t_item = std::min(t_item, t2 - t1);
-    t_forward = std::min(t_forward, t3 - t2);
+    t_plane.push_back(t1 - t0);
+    t_item.push_back(t2 - t1);
+    t_forward.push_back(t3 - t2);
   }
   const double us = 1e6 / static_cast<double>(B);
-  std::printf("%lldx%lld, %lld windows, min of %lld calls, us per image: pass 1 by plane %.2f, "
-              "by primitive %.2f; forward %.2f; by plane / forward %.2f\n",
-              static_cast<long long>(H), static_cast<long long>(W), static_cast<long long>(B),
-              static_cast<long long>(calls), t_plane * us, t_item * us, t_forward * us,
-              t_plane / t_forward);
+  for (const bool median : {true, false}) {
+    const double plane = summary(t_plane, median), forward = summary(t_forward, median);
+    std::printf("%lldx%lld, %lld windows, %s of %lld calls, us per image: pass 1 by plane %.2f, "
+                "by primitive %.2f; forward %.2f; by plane / forward %.2f\n",
+                static_cast<long long>(H), static_cast<long long>(W), static_cast<long long>(B),
+                median ? "median" : "min", static_cast<long long>(calls), plane * us,
+                summary(t_item, median) * us, forward * us, plane / forward);
+  }
   std::printf("checksum by plane %016llx by primitive %016llx\n",
               static_cast<unsigned long long>(checksum(planes)),
               static_cast<unsigned long long>(checksum(items)));

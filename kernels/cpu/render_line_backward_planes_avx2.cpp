@@ -1,6 +1,7 @@
 // The AVX2 pass 1 of render_line's backward plane by plane (line_plane_grad_cpu
 // in kernels/render_line_backward_cpu.h), for float32 gradients, as the forward
-// rasters. Each band of 8 rows takes two walks over the primitives that reach it,
+// rasters. Each band of kGradBandRows rows takes two walks over the primitives
+// that reach it,
 // one 8-column vector per row (a steep primitive's rows of the band share one
 // column window):
 //   1. measure: per pixel, the minimum squared distance over them, how many are
@@ -179,8 +180,10 @@ inline void gather_vector(const Distances& d, int64_t r, int64_t base, float* be
 // is all that the minimum, its ties and the gradient need (a pixel out of reach
 // is in no primitive's ramp at the minimum distance, or is measured by all that
 // are as near).
+constexpr int kVectorsShift = kGradBandRows;  // rows_with: the rows' bits, then the vectors
+static_assert(kGradBandRows % 8 == 0 && kGradBandRows <= 16, "see kGradBandRows");
 constexpr int kRowByRow = 0;  // each row's own columns, vectors from its first
-// Else 1 or 2: that many vectors from column m.c0[k * 8] in every row of the
+// Else 1 or 2: that many vectors from column m.c0[k * kGradBandRows] in every row of the
 // band from the first with columns to the last (the union of the first's and
 // the last's columns, which row_columns's monotony makes all of theirs).
 
@@ -225,8 +228,9 @@ struct PlanePass {
   // The band's primitives into list `buf` (the other holds the previous band's):
   // the previous band's that reach row r0, then those that start in [r0, r1].
   // For each, how its rows are walked: m.rows_with[k] = the band's rows with
-  // columns (bits 0-7) | the vectors per row << 8 (kRowByRow: m.c0 and m.c1
-  // give each row's columns; else m.c0[k * 8] is the first column of all).
+  // columns (bit i: row r0 + i) | the vectors per row << kVectorsShift (kRowByRow:
+  // m.c0 and m.c1 give each row's columns; else m.c0[k * kGradBandRows] is the
+  // first column of all).
   void gather_band(int64_t r0, int64_t r1, int buf) {
     const LinePrimitive* const prims = m.prims;
     int32_t* band = m.band + buf * m.max_prims;
@@ -241,15 +245,21 @@ struct PlanePass {
     const float last = static_cast<float>(p.width - 1);
     const __m256 rows = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(r0)),
                                       _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 step = _mm256_set1_ps(8.0f);
     for (int64_t k = 0; k < nb; ++k) {
       const LinePrimitive& q = prims[band[k]];
-      int32_t* c0 = m.c0 + k * 8;
-      int32_t* c1 = m.c1 + k * 8;
+      int32_t* c0 = m.c0 + k * kGradBandRows;
+      int32_t* c1 = m.c1 + k * kGradBandRows;
       // Only its rows within [row_lo, row_hi] and the band's.
       const int64_t first = std::max(q.row_lo, r0) - r0;
       const int64_t end = std::min(q.row_hi, r1) - r0;
       const int in_rows = first > end ? 0 : ((2 << end) - 1) & ~((1 << first) - 1);
-      const int bits = columns(q, rows, last, c0, c1) & in_rows;
+      int bits = 0;
+      __m256 py = rows;
+      for (int v = 0; v < kGradBandRows / 8; ++v, py = _mm256_add_ps(py, step)) {
+        bits |= columns(q, py, last, c0 + v * 8, c1 + v * 8) << (v * 8);
+      }
+      bits &= in_rows;
       int vectors = kRowByRow;
       if (bits != 0) {
         const int a = __builtin_ctz(bits);
@@ -261,7 +271,7 @@ struct PlanePass {
           c0[0] = lo;
         }
       }
-      m.rows_with[k] = bits | vectors << 8;
+      m.rows_with[k] = bits | vectors << kVectorsShift;
     }
   }
 
@@ -319,14 +329,14 @@ struct PlanePass {
     };
     for (int64_t k = 0; k < nb; ++k) {
       const int info = info_of[k];
-      const int bits = info & 255;
+      const int bits = info & ((1 << kVectorsShift) - 1);
       if (bits == 0) continue;
       const Geometry g(prims[band[k]]);
       k_v = _mm256_set1_epi32(static_cast<int32_t>(k));
-      const int vectors = info >> 8;
+      const int vectors = info >> kVectorsShift;
       if (vectors != kRowByRow) {
         const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
-        const int64_t base = c0_of[k * 8];
+        const int64_t base = c0_of[k * kGradBandRows];
         const Columns c(g, base);
         if (vectors == 1) {
 #pragma GCC unroll 1
@@ -343,8 +353,8 @@ struct PlanePass {
       }
       for (int b = bits; b != 0; b &= b - 1) {
         const int r = __builtin_ctz(b);
-        const int64_t c1 = c1_of[k * 8 + r];
-        for (int64_t base = c0_of[k * 8 + r]; base <= c1; base += 8) {
+        const int64_t c1 = c1_of[k * kGradBandRows + r];
+        for (int64_t base = c0_of[k * kGradBandRows + r]; base <= c1; base += 8) {
           vector(g, Columns(g, base), r, base);
         }
       }
@@ -375,7 +385,7 @@ struct PlanePass {
     const float* const stash_end = m.stash + m.stash_vectors * kStashFloats;
     for (int64_t k = 0; k < nb; ++k) {
       const int info = info_of[k];
-      const int bits = info & 255;
+      const int bits = info & ((1 << kVectorsShift) - 1);
       if (bits == 0) continue;
       const int64_t i = band[k];
       const Geometry g(prims[i]);
@@ -393,10 +403,10 @@ struct PlanePass {
         gather_vector(d, r, base, best + r * pw + base, ties + r * pw + base,
                       last + r * pw + base, k_v, rows, ramp_top, dI_dd, &sums);
       };
-      const int vectors = info >> 8;
+      const int vectors = info >> kVectorsShift;
       if (vectors != kRowByRow) {
         const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
-        const int64_t base = c0_of[k * 8];
+        const int64_t base = c0_of[k * kGradBandRows];
         const Columns c(g, base);
         if (vectors == 1) {
 #pragma GCC unroll 1
@@ -412,8 +422,8 @@ struct PlanePass {
       } else {
         for (int b = bits; b != 0; b &= b - 1) {
           const int r = __builtin_ctz(b);
-          const int64_t c1 = c1_of[k * 8 + r];
-          for (int64_t base = c0_of[k * 8 + r]; base <= c1; base += 8) {
+          const int64_t c1 = c1_of[k * kGradBandRows + r];
+          for (int64_t base = c0_of[k * kGradBandRows + r]; base <= c1; base += 8) {
             vector(Columns(g, base), r, base);
           }
         }
