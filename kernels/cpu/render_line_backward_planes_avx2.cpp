@@ -243,8 +243,8 @@ struct PlanePass {
     for (; next < n && prims[m.order[next]].row_lo <= r1; ++next) band[nb++] = m.order[next];
     n_band[buf] = nb;
     const float last = static_cast<float>(p.width - 1);
-    const __m256 rows = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(r0)),
-                                      _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 r0_v = _mm256_set1_ps(static_cast<float>(r0));
+    const __m256 rows = _mm256_add_ps(r0_v, _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
     const __m256 step = _mm256_set1_ps(8.0f);
     for (int64_t k = 0; k < nb; ++k) {
       const LinePrimitive& q = prims[band[k]];
@@ -253,7 +253,26 @@ struct PlanePass {
       // Only its rows within [row_lo, row_hi] and the band's.
       const int64_t first = std::max(q.row_lo, r0) - r0;
       const int64_t end = std::min(q.row_hi, r1) - r0;
-      const int in_rows = first > end ? 0 : ((2 << end) - 1) & ~((1 << first) - 1);
+      if (first > end) {
+        m.rows_with[k] = 0;
+        continue;
+      }
+      const int in_rows = ((2 << end) - 1) & ~((1 << first) - 1);
+      // Usually its first and last rows have columns, and one or two vectors
+      // cover both: then those two rows (lanes 0 and 1) are all it needs.
+      const __m256 ends = _mm256_add_ps(
+          r0_v, _mm256_cvtepi32_ps(_mm256_setr_epi32(static_cast<int32_t>(first),
+                                                     static_cast<int32_t>(end), 0, 0, 0, 0,
+                                                     0, 0)));
+      if ((columns(q, ends, last, c0, c1) & 3) == 3) {
+        const int32_t lo = std::min(c0[0], c0[1]);
+        const int32_t span = std::max(c1[0], c1[1]) - lo;
+        if (span < 16) {
+          c0[0] = lo;
+          m.rows_with[k] = in_rows | (span < 8 ? 1 : 2) << kVectorsShift;
+          continue;
+        }
+      }
       int bits = 0;
       __m256 py = rows;
       for (int v = 0; v < kGradBandRows / 8; ++v, py = _mm256_add_ps(py, step)) {
