@@ -134,7 +134,9 @@ struct Sums {
 
 // The gather of one vector: band entry k's distances d to the 8 columns from base
 // in band row r, whose minimum squared distances, tie counts and last entries
-// to measure them are at best, ties and last.
+// to measure them are at best, ties and last. kInside: the 8 columns are the
+// plane's and the incoming gradient's rows are contiguous.
+template <bool kInside>
 inline void gather_vector(const Distances& d, int64_t r, int64_t base, float* best,
                           const float* ties, const int32_t* last, __m256i k,
                           const PlaneRows& rows, float ramp_top, float dI_dd, Sums* sums) {
@@ -147,7 +149,7 @@ inline void gather_vector(const Distances& d, int64_t r, int64_t base, float* be
       _mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(last)), k));
   _mm256_storeu_ps(best, _mm256_blendv_ps(d2, _mm256_set1_ps(INFINITY), mine));
   __m256 at = _mm256_cmp_ps(d.d2, d2, _CMP_EQ_OQ);
-  if (base + 8 > rows.width) {
+  if (!kInside && base + 8 > rows.width) {
     // Only the plane's columns.
     const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base)),
                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -163,7 +165,8 @@ inline void gather_vector(const Distances& d, int64_t r, int64_t base, float* be
   // No branch on whether any lane is left: it would go either way often, and
   // lanes that are not give nothing.
   const int mask = _mm256_movemask_ps(at);
-  const __m256 gv = rows.at(r, base, at);
+  const __m256 gv = kInside ? _mm256_loadu_ps(rows.line0 + r * rows.stride_h + base)
+                            : rows.at(r, base, at);
   // nearest_share: 1 / ties (1 / 1 is 1: the division only where some tie).
   const __m256 n_at = _mm256_loadu_ps(ties);
   const bool tied = (_mm256_movemask_ps(_mm256_cmp_ps(n_at, one, _CMP_GT_OQ)) & mask) != 0;
@@ -196,6 +199,7 @@ struct PlanePass {
   int64_t n = 0;       // primitives of the plane in m.prims
   int64_t next = 0;    // the first in m.order (by first band) not yet in a band
   int64_t n_band[2] = {0, 0};  // primitives in the two band lists of m.band
+  bool leaves = false;         // whether a vector of the band leaves the plane
 
   // row_columns of q for the 8 rows `py` at once, rounded inwards to whole
   // columns (the same operations: max_f(a, b) is max_ps(b, a), min_f likewise):
@@ -242,7 +246,16 @@ struct PlanePass {
     }
     for (; next < n && prims[m.order[next]].row_lo <= r1; ++next) band[nb++] = m.order[next];
     n_band[buf] = nb;
+    leaves = false;
     const float last = static_cast<float>(p.width - 1);
+    // The first column of `vectors` vectors from column lo in every row, moved
+    // left at the plane's right edge where the plane is that wide (more columns
+    // than the primitive's are walked, as everywhere, and none beyond the plane).
+    const auto window = [&](int32_t lo, int vectors) {
+      const int32_t end = static_cast<int32_t>(p.width) - 8 * vectors;
+      leaves |= end < 0;
+      return end < 0 ? lo : std::min(lo, end);
+    };
     const __m256 r0_v = _mm256_set1_ps(static_cast<float>(r0));
     const __m256 rows = _mm256_add_ps(r0_v, _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
     const __m256 step = _mm256_set1_ps(8.0f);
@@ -268,8 +281,9 @@ struct PlanePass {
         const int32_t lo = std::min(c0[0], c0[1]);
         const int32_t span = std::max(c1[0], c1[1]) - lo;
         if (span < 16) {
-          c0[0] = lo;
-          m.rows_with[k] = in_rows | (span < 8 ? 1 : 2) << kVectorsShift;
+          const int vectors = span < 8 ? 1 : 2;
+          c0[0] = window(lo, vectors);
+          m.rows_with[k] = in_rows | vectors << kVectorsShift;
           continue;
         }
       }
@@ -287,7 +301,13 @@ struct PlanePass {
         const int32_t span = std::max(c1[a], c1[z]) - lo;
         if (span < 16) {
           vectors = span < 8 ? 1 : 2;
-          c0[0] = lo;
+          c0[0] = window(lo, vectors);
+        }
+      }
+      if (vectors == kRowByRow) {
+        for (int b = bits; b != 0; b &= b - 1) {
+          const int r = __builtin_ctz(b);
+          leaves |= c0[r] + (c1[r] - c0[r]) / 8 * 8 + 8 > p.width;
         }
       }
       m.rows_with[k] = bits | vectors << kVectorsShift;
@@ -304,7 +324,8 @@ struct PlanePass {
   // stash. It also asks the cache for the incoming gradient there, which the
   // gather reads (a cache line or two per vector, rarely in a near cache): it
   // comes while the band is measured.
-  void measure(int64_t r0, int buf) const {
+  // True when the stash kept every vector.
+  bool measure(int64_t r0, int buf) const {
     const int32_t* const band = m.band + buf * m.max_prims;
     const LinePrimitive* const prims = m.prims;
     const int32_t* const info_of = m.rows_with;
@@ -378,11 +399,16 @@ struct PlanePass {
         }
       }
     }
+    return stash != stash_end;
   }
 
   // Walk 2: each primitive's ramp pixels at the minimum distance, what their
   // incoming gradient gives it, into its accumulators (in registers meanwhile),
   // rows top to bottom and each row's columns left to right.
+  // kKept: the measure kept every vector's distances, no vector leaves the plane
+  // and the incoming gradient's rows are contiguous (usually all true, and then
+  // the loop tests none of them).
+  template <bool kKept>
   void gather(int64_t r0, int buf) const {
     const int32_t* const band = m.band + buf * m.max_prims;
     const LinePrimitive* const prims = m.prims;
@@ -407,35 +433,34 @@ struct PlanePass {
       const int bits = info & ((1 << kVectorsShift) - 1);
       if (bits == 0) continue;
       const int64_t i = band[k];
-      const Geometry g(prims[i]);
+      const LinePrimitive& q = prims[i];
       double* const acc = acc_of + int64_t{ids[i]} * 8;
       const __m256i k_v = _mm256_set1_epi32(static_cast<int32_t>(k));
       Sums sums{_mm256_load_pd(acc), _mm256_load_pd(acc + 4)};
-      const auto vector = [&](const Columns& c, int64_t r, int64_t base) {
+      const auto vector = [&](int64_t r, int64_t base) {
         Distances d;
-        if (stash != stash_end) {
+        if (kKept || stash != stash_end) {
           d = {_mm256_load_ps(stash), _mm256_load_ps(stash + 8), _mm256_load_ps(stash + 16)};
           stash += kStashFloats;
         } else {
-          d = distances(g, c, _mm256_set1_ps(static_cast<float>(r0 + r)));
+          const Geometry g(q);
+          d = distances(g, Columns(g, base), _mm256_set1_ps(static_cast<float>(r0 + r)));
         }
-        gather_vector(d, r, base, best + r * pw + base, ties + r * pw + base,
+        gather_vector<kKept>(d, r, base, best + r * pw + base, ties + r * pw + base,
                       last + r * pw + base, k_v, rows, ramp_top, dI_dd, &sums);
       };
       const int vectors = info >> kVectorsShift;
       if (vectors != kRowByRow) {
         const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
         const int64_t base = c0_of[k * kGradBandRows];
-        const Columns c(g, base);
         if (vectors == 1) {
 #pragma GCC unroll 1
-          for (int r = __builtin_ctz(bits); r <= z; ++r) vector(c, r, base);
+          for (int r = __builtin_ctz(bits); r <= z; ++r) vector(r, base);
         } else {
-          const Columns c2(g, base + 8);
 #pragma GCC unroll 1
           for (int r = __builtin_ctz(bits); r <= z; ++r) {
-            vector(c, r, base);
-            vector(c2, r, base + 8);
+            vector(r, base);
+            vector(r, base + 8);
           }
         }
       } else {
@@ -443,7 +468,7 @@ struct PlanePass {
           const int r = __builtin_ctz(b);
           const int64_t c1 = c1_of[k * kGradBandRows + r];
           for (int64_t base = c0_of[k * kGradBandRows + r]; base <= c1; base += 8) {
-            vector(Columns(g, base), r, base);
+            vector(r, base);
           }
         }
       }
@@ -488,8 +513,12 @@ void line_plane_grad(const LineParams& p, const PlaneView<float>& grad,
     const int64_t r1 = std::min(r0 + kGradBandRows, p.height) - 1;
     const int buf = static_cast<int>((r0 / kGradBandRows) & 1);
     pass.gather_band(r0, r1, buf);
-    pass.measure(r0, buf);
-    pass.gather(r0, buf);
+    const bool kept = pass.measure(r0, buf);
+    if (kept && !pass.leaves && grad.stride_w == 1) {
+      pass.gather<true>(r0, buf);
+    } else {
+      pass.gather<false>(r0, buf);
+    }
   }
   double* slot = out.primitive_grad + (b * p.num_series + s0) * p.length * 2;
   for (int64_t u = 0; u < count; ++u) {
