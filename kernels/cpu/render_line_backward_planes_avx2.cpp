@@ -42,15 +42,17 @@ namespace {
 // segment_dist2's operands that do not change along a column (ax = x0 - px and
 // ax * ex).
 struct Geometry {
+  // neg_ee: -ee of a segment (ee > 0); -inf for a dot (ee == 0, also a segment so
+  // short that ee underflows), whose t the body takes as 0: the division below
+  // then gives +-0 or NaN (an infinite dot product), which max(t, +0) makes +0,
+  // as it does NaN, so the distances need no branch.
   __m256 x0, ex, ey, neg_ee, y0;
-  bool segment;  // ee > 0 (else a dot: t = 0)
   explicit Geometry(const LinePrimitive& q)
       : x0(_mm256_set1_ps(q.x0)),
         ex(_mm256_set1_ps(q.ex)),
         ey(_mm256_set1_ps(q.ey)),
-        neg_ee(_mm256_set1_ps(-q.ee)),
-        y0(_mm256_set1_ps(q.y0)),
-        segment(q.ee > 0.0f) {}
+        neg_ee(_mm256_set1_ps(q.ee > 0.0f ? -q.ee : -INFINITY)),
+        y0(_mm256_set1_ps(q.y0)) {}
 };
 
 struct Columns {
@@ -73,11 +75,10 @@ constexpr int64_t kStashFloats = 24;  // a Distances in LinePlaneGradScratch::st
 
 inline Distances distances(const Geometry& g, const Columns& c, __m256 py) {
   const __m256 ay = _mm256_sub_ps(g.y0, py);
-  __m256 t = _mm256_setzero_ps();
-  if (g.segment) {
-    t = _mm256_div_ps(_mm256_add_ps(c.ax_ex, _mm256_mul_ps(ay, g.ey)), g.neg_ee);
-    t = _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
-  }
+  // max_ps(t, +0) returns its second operand, +0, where t is NaN or a zero of
+  // either sign.
+  __m256 t = _mm256_div_ps(_mm256_add_ps(c.ax_ex, _mm256_mul_ps(ay, g.ey)), g.neg_ee);
+  t = _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
   const __m256 cx = _mm256_add_ps(c.ax, _mm256_mul_ps(t, g.ex));
   const __m256 cy = _mm256_add_ps(ay, _mm256_mul_ps(t, g.ey));
   return {t, cy, _mm256_add_ps(_mm256_mul_ps(cx, cx), _mm256_mul_ps(cy, cy))};
@@ -200,6 +201,7 @@ struct PlanePass {
   int64_t next = 0;    // the first in m.order (by first band) not yet in a band
   int64_t n_band[2] = {0, 0};  // primitives in the two band lists of m.band
   bool leaves = false;         // whether a vector of the band leaves the plane
+  int64_t vectors = 0;         // the band's vectors (what each walk takes)
 
   // row_columns of q for the 8 rows `py` at once, rounded inwards to whole
   // columns (the same operations: max_f(a, b) is max_ps(b, a), min_f likewise):
@@ -247,6 +249,7 @@ struct PlanePass {
     for (; next < n && prims[m.order[next]].row_lo <= r1; ++next) band[nb++] = m.order[next];
     n_band[buf] = nb;
     leaves = false;
+    vectors = 0;
     const float last = static_cast<float>(p.width - 1);
     // The first column of `vectors` vectors from column lo in every row, moved
     // left at the plane's right edge where the plane is that wide (more columns
@@ -281,9 +284,10 @@ struct PlanePass {
         const int32_t lo = std::min(c0[0], c0[1]);
         const int32_t span = std::max(c1[0], c1[1]) - lo;
         if (span < 16) {
-          const int vectors = span < 8 ? 1 : 2;
-          c0[0] = window(lo, vectors);
-          m.rows_with[k] = in_rows | vectors << kVectorsShift;
+          const int per_row = span < 8 ? 1 : 2;
+          c0[0] = window(lo, per_row);
+          m.rows_with[k] = in_rows | per_row << kVectorsShift;
+          vectors += (end - first + 1) * per_row;
           continue;
         }
       }
@@ -293,24 +297,27 @@ struct PlanePass {
         bits |= columns(q, py, last, c0 + v * 8, c1 + v * 8) << (v * 8);
       }
       bits &= in_rows;
-      int vectors = kRowByRow;
+      int per_row = kRowByRow;
       if (bits != 0) {
         const int a = __builtin_ctz(bits);
         const int z = 31 - __builtin_clz(static_cast<unsigned>(bits));
         const int32_t lo = std::min(c0[a], c0[z]);
         const int32_t span = std::max(c1[a], c1[z]) - lo;
         if (span < 16) {
-          vectors = span < 8 ? 1 : 2;
-          c0[0] = window(lo, vectors);
+          per_row = span < 8 ? 1 : 2;
+          c0[0] = window(lo, per_row);
+          vectors += (z - a + 1) * per_row;
         }
       }
-      if (vectors == kRowByRow) {
+      if (per_row == kRowByRow) {
         for (int b = bits; b != 0; b &= b - 1) {
           const int r = __builtin_ctz(b);
-          leaves |= c0[r] + (c1[r] - c0[r]) / 8 * 8 + 8 > p.width;
+          const int64_t last_base = c0[r] + (c1[r] - c0[r]) / 8 * 8;
+          leaves |= last_base + 8 > p.width;
+          vectors += (last_base - c0[r]) / 8 + 1;
         }
       }
-      m.rows_with[k] = bits | vectors << kVectorsShift;
+      m.rows_with[k] = bits | per_row << kVectorsShift;
     }
   }
 
@@ -324,8 +331,9 @@ struct PlanePass {
   // stash. It also asks the cache for the incoming gradient there, which the
   // gather reads (a cache line or two per vector, rarely in a near cache): it
   // comes while the band is measured.
-  // True when the stash kept every vector.
-  bool measure(int64_t r0, int buf) const {
+  // kRoom: the stash has room for every vector of the band.
+  template <bool kRoom>
+  void measure(int64_t r0, int buf) const {
     const int32_t* const band = m.band + buf * m.max_prims;
     const LinePrimitive* const prims = m.prims;
     const int32_t* const info_of = m.rows_with;
@@ -350,7 +358,7 @@ struct PlanePass {
       _mm_prefetch(reinterpret_cast<const char*>(gl), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(gl + 7 * stride_w), _MM_HINT_T0);
       const Distances d = distances(g, c, _mm256_set1_ps(static_cast<float>(r0 + r)));
-      if (stash != stash_end) {
+      if (kRoom || stash != stash_end) {
         _mm256_store_ps(stash, d.t);
         _mm256_store_ps(stash + 8, d.cy);
         _mm256_store_ps(stash + 16, d.d2);
@@ -399,7 +407,6 @@ struct PlanePass {
         }
       }
     }
-    return stash != stash_end;
   }
 
   // Walk 2: each primitive's ramp pixels at the minimum distance, what their
@@ -513,8 +520,12 @@ void line_plane_grad(const LineParams& p, const PlaneView<float>& grad,
     const int64_t r1 = std::min(r0 + kGradBandRows, p.height) - 1;
     const int buf = static_cast<int>((r0 / kGradBandRows) & 1);
     pass.gather_band(r0, r1, buf);
-    const bool kept = pass.measure(r0, buf);
-    if (kept && !pass.leaves && grad.stride_w == 1) {
+    if (pass.vectors <= m.stash_vectors) {
+      pass.measure<true>(r0, buf);
+    } else {
+      pass.measure<false>(r0, buf);
+    }
+    if (pass.vectors <= m.stash_vectors && !pass.leaves && grad.stride_w == 1) {
       pass.gather<true>(r0, buf);
     } else {
       pass.gather<false>(r0, buf);

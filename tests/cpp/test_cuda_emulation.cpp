@@ -204,8 +204,11 @@ std::vector<float> make_grad(const Case& c, int64_t channels, uint32_t seed) {
 // block, 2 every pass's items in reverse (another split of the work), 3 and 4 the
 // CPU backend's pass 1 (line_primitive_grad_cpu) with AVX2 and with the baseline,
 // 5 its plane-by-plane pass (line_plane_grad_cpu) where it applies, 6 the same with
-// room for few of a band's distances.
-Gradients backward(const Case& c, const Inputs& in, const std::vector<float>& grad, int order) {
+// room for few of a band's distances. stash_room >= 0 (order 5): the plane pass's
+// memory ends right after a stash of that many vectors, so that AddressSanitizer
+// sees a write past it.
+Gradients backward(const Case& c, const Inputs& in, const std::vector<float>& grad, int order,
+                   int64_t stash_room = -1) {
   std::vector<float> xs, ys;
   const tk::LineParams p = make_params(c, in, xs, ys);
   const tk::SeriesView<double> view{in.series.data(), c.S * c.L, c.L, 1};
@@ -248,6 +251,19 @@ Gradients backward(const Case& c, const Inputs& in, const std::vector<float>& gr
       // 6: room for the distances of only 3 vectors a band, so the gather
       // computes the rest again.
       if (order == 6) scratch.stash_vectors = 3;
+      std::vector<double> tight;
+      if (stash_room >= 0) {
+        // The same layout, carved from the (32-byte aligned) first of up to 4
+        // doubles, in memory that ends at most 32 bytes after the stash.
+        const auto shift = [](const double* base) {
+          return static_cast<int64_t>((4 - reinterpret_cast<uintptr_t>(base) / 8 % 4) % 4);
+        };
+        const int64_t before =
+            reinterpret_cast<double*>(scratch.stash) - memory.data() - shift(memory.data());
+        tight.resize(static_cast<size_t>(before + 4 + stash_room * 12));
+        tk::line_plane_grad_scratch(p, tight.data(), &scratch);
+        scratch.stash_vectors = stash_room;
+      }
       tk::line_plane_grad_cpu(primitives, 0, c.B * p.channels(), scratch);
     } else {
       tk::line_primitive_grad_cpu(primitives, 0, tk::line_primitive_items(p));
@@ -275,6 +291,22 @@ TEST(CudaEmulation, BackwardMatchesCpuBitForBitInAnyOrder) {
       const Gradients other = backward(c, in, grad, order);
       expect_same_bits(other.series, cpu.series);
       expect_same_bits(other.range, cpu.range);
+    }
+  }
+}
+
+TEST(CudaEmulation, BackwardPlanePassStaysWithinAStashOfAnySize) {
+  // Where a band's vectors fit the stash, as the pass counts them, it keeps
+  // them without testing for room: a count short by one would write past it.
+  for (size_t i = 0; i < kCases.size(); ++i) {
+    SCOPED_TRACE(i);
+    const Case& c = kCases[i];
+    const Inputs in = make_inputs(c, 1300 + static_cast<uint32_t>(i));
+    const auto grad = make_grad(c, c.channels ? c.S : 1, 1400 + static_cast<uint32_t>(i));
+    const Gradients body = backward(c, in, grad, 0);
+    for (const int64_t room : {0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233}) {
+      SCOPED_TRACE(room);
+      expect_same_bits(backward(c, in, grad, 5, room).series, body.series);
     }
   }
 }
