@@ -15,8 +15,10 @@ generator), 3-px antialiased float32 lines. For each size and thread count,
   on the incoming gradient of a weighted-sum loss (what loss.backward() runs);
 - forward+backward: the whole training step through the renderer.
 
-The four are measured in --repeats interleaved rounds (each method once per
-round, in turn), so that a ratio compares times taken seconds apart on a machine
+--methods forward,backward measures those two alone: with no autograd
+allocations between its calls, the forward runs at its fastest, and the ratio is
+the stricter one. The methods are measured in --repeats interleaved rounds (each
+once per round, in turn), so that a ratio compares times taken seconds apart on a machine
 whose neighbours come and go. It prints the median images/s of each, the median
 of the per-round ratios backward / forward (target <= 2) with their range, and
 PASS/MISS.
@@ -77,7 +79,11 @@ def timed_rounds(fns: dict, device: torch.device, min_time: float, repeats: int)
     return times
 
 
-def measure(series: torch.Tensor, height: int, width: int, min_time: float, repeats: int) -> dict:
+METHODS = ("forward", "forward+graph", "backward", "forward+backward")
+
+
+def measure(series: torch.Tensor, height: int, width: int, min_time: float, repeats: int,
+            methods: tuple = METHODS) -> dict:
     weights = torch.rand(series.shape[0], 1, height, width, device=series.device,
                          generator=torch.Generator(series.device).manual_seed(0))
     leaf = series.clone().requires_grad_()
@@ -99,7 +105,7 @@ def measure(series: torch.Tensor, height: int, width: int, min_time: float, repe
 
     fns = {"forward": forward, "forward+graph": forward_graph, "backward": backward_only,
            "forward+backward": step}
-    return timed_rounds(fns, series.device, min_time, repeats)
+    return timed_rounds({k: fns[k] for k in methods}, series.device, min_time, repeats)
 
 
 def cpu_model() -> str:
@@ -119,6 +125,10 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", default="1,all")
     parser.add_argument("--min-time", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help="which of %(default)s to measure (forward and backward always): "
+                             "'forward,backward' leaves out the two with autograd, whose "
+                             "allocations otherwise sit between the forward's calls")
     parser.add_argument("--dump-windows", metavar="DIR",
                         help="write the 224x224 batch's 32 windows (float64 [32, 100], series.f64) "
                              "for benchmarks/cpp/line_backward_kernel.cpp and exit")
@@ -130,6 +140,10 @@ def main(argv=None) -> int:
         print(f"32 windows of {source} in {args.dump_windows}")
         return 0
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    methods = tuple(m for m in METHODS if m in args.methods.split(",") + ["forward", "backward"])
+    unknown = set(args.methods.split(",")) - set(METHODS)
+    if unknown:
+        parser.error(f"--methods: unknown {sorted(unknown)}; expected some of {list(METHODS)}")
     if args.quick:
         args.min_time, args.repeats = 0.02, 1
     batch_for = {(224, 224): 32, (500, 800): 4}
@@ -150,7 +164,7 @@ def main(argv=None) -> int:
                 if device.type == "cuda":
                     batch *= 64
                 series, source = load_series(batch)
-                t = measure(series.to(device), height, width, args.min_time, args.repeats)
+                t = measure(series.to(device), height, width, args.min_time, args.repeats, methods)
                 rows.append((device.type, str(torch.get_num_threads()) if device.type == "cpu" else "-",
                              f"{height}x{width}", batch, t))
     torch.set_num_threads(all_threads)
@@ -167,8 +181,9 @@ def main(argv=None) -> int:
         failed |= not ok
         ips = {k: batch / statistics.median(v) for k, v in t.items()}
         spread = f"({min(ratios):.2f} .. {max(ratios):.2f})"
-        print(f"{device:6} {threads:>3} {size:>8} {batch:>4} {ips['forward']:10.1f} {ips['forward+graph']:10.1f} "
-              f"{ips['backward']:10.1f} {ips['forward+backward']:10.1f} {ratio:8.2f} {spread:>14}  "
+        col = {k: f"{ips[k]:10.1f}" if k in t else f"{'-':>10}" for k in METHODS}
+        print(f"{device:6} {threads:>3} {size:>8} {batch:>4} {col['forward']} {col['forward+graph']} "
+              f"{col['backward']} {col['forward+backward']} {ratio:8.2f} {spread:>14}  "
               f"{'PASS' if ok else 'MISS'}")
     return 0 if args.quick or not failed else 1
 
