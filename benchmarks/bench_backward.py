@@ -182,8 +182,9 @@ def main(argv=None) -> int:
         ips = {k: batch / statistics.median(v) for k, v in t.items()}
         spread = f"({min(ratios):.2f} .. {max(ratios):.2f})"
         col = {k: f"{ips[k]:10.1f}" if k in t else f"{'-':>10}" for k in METHODS}
-        print(f"{device:6} {threads:>3} {size:>8} {batch:>4} {col['forward']} {col['forward+graph']} "
-              f"{col['backward']} {col['forward+backward']} {ratio:8.2f} {spread:>14}  "
+        print(f"{device:6} {threads:>3} {size:>8} {batch:>4} {col['forward']} "
+              f"{col['forward+graph']} {col['backward']} {col['forward+backward']} "
+              f"{ratio:8.2f} {spread:>14}  "
               f"{'PASS' if ok else 'MISS'}")
     return 0 if args.quick or not failed else 1
 

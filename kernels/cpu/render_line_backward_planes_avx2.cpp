@@ -1,9 +1,8 @@
 // The AVX2 pass 1 of render_line's backward plane by plane (line_plane_grad_cpu
 // in kernels/render_line_backward_cpu.h), for float32 gradients, as the forward
 // rasters. Each band of kGradBandRows rows takes two walks over the primitives
-// that reach it,
-// one 8-column vector per row (a steep primitive's rows of the band share one
-// column window):
+// that reach it, one 8-column vector per row (a steep primitive's rows of the
+// band share one column window):
 //   1. measure: per pixel, the minimum squared distance over them, how many are
 //      at it and the last of them to measure it (three band buffers); each
 //      primitive's own t, cy and d2 of the vector go to a stash, in the order
@@ -187,9 +186,9 @@ inline void gather_vector(const Distances& d, int64_t r, int64_t base, float* be
 constexpr int kVectorsShift = kGradBandRows;  // rows_with: the rows' bits, then the vectors
 static_assert(kGradBandRows % 8 == 0 && kGradBandRows <= 16, "see kGradBandRows");
 constexpr int kRowByRow = 0;  // each row's own columns, vectors from its first
-// Else 1 or 2: that many vectors from column m.c0[k * kGradBandRows] in every row of the
-// band from the first with columns to the last (the union of the first's and
-// the last's columns, which row_columns's monotony makes all of theirs).
+// Else 1 or 2: that many vectors from column m.c0[k * kGradBandRows] in every row
+// of the band from the first with columns to the last (the union of the first's
+// and the last's columns, which row_columns's monotony makes all of theirs).
 
 // One plane's pass 1 with its scratch (see LinePlaneGradScratch).
 struct PlanePass {
@@ -201,7 +200,7 @@ struct PlanePass {
   int64_t next = 0;    // the first in m.order (by first band) not yet in a band
   int64_t n_band[2] = {0, 0};  // primitives in the two band lists of m.band
   bool leaves = false;         // whether a vector of the band leaves the plane
-  int64_t vectors = 0;         // the band's vectors (what each walk takes)
+  int64_t band_vectors = 0;    // the band's vectors (what each walk takes)
 
   // row_columns of q for the 8 rows `py` at once, rounded inwards to whole
   // columns (the same operations: max_f(a, b) is max_ps(b, a), min_f likewise):
@@ -249,13 +248,13 @@ struct PlanePass {
     for (; next < n && prims[m.order[next]].row_lo <= r1; ++next) band[nb++] = m.order[next];
     n_band[buf] = nb;
     leaves = false;
-    vectors = 0;
+    band_vectors = 0;
     const float last = static_cast<float>(p.width - 1);
-    // The first column of `vectors` vectors from column lo in every row, moved
+    // The first column of `per_row` vectors from column lo in every row, moved
     // left at the plane's right edge where the plane is that wide (more columns
     // than the primitive's are walked, as everywhere, and none beyond the plane).
-    const auto window = [&](int32_t lo, int vectors) {
-      const int32_t end = static_cast<int32_t>(p.width) - 8 * vectors;
+    const auto window = [&](int32_t lo, int per_row) {
+      const int32_t end = static_cast<int32_t>(p.width) - 8 * per_row;
       leaves |= end < 0;
       return end < 0 ? lo : std::min(lo, end);
     };
@@ -287,7 +286,7 @@ struct PlanePass {
           const int per_row = span < 8 ? 1 : 2;
           c0[0] = window(lo, per_row);
           m.rows_with[k] = in_rows | per_row << kVectorsShift;
-          vectors += (end - first + 1) * per_row;
+          band_vectors += (end - first + 1) * per_row;
           continue;
         }
       }
@@ -306,7 +305,7 @@ struct PlanePass {
         if (span < 16) {
           per_row = span < 8 ? 1 : 2;
           c0[0] = window(lo, per_row);
-          vectors += (z - a + 1) * per_row;
+          band_vectors += (z - a + 1) * per_row;
         }
       }
       if (per_row == kRowByRow) {
@@ -314,7 +313,7 @@ struct PlanePass {
           const int r = __builtin_ctz(b);
           const int64_t last_base = c0[r] + (c1[r] - c0[r]) / 8 * 8;
           leaves |= last_base + 8 > p.width;
-          vectors += (last_base - c0[r]) / 8 + 1;
+          band_vectors += (last_base - c0[r]) / 8 + 1;
         }
       }
       m.rows_with[k] = bits | per_row << kVectorsShift;
@@ -454,7 +453,7 @@ struct PlanePass {
           d = distances(g, Columns(g, base), _mm256_set1_ps(static_cast<float>(r0 + r)));
         }
         gather_vector<kKept>(d, r, base, best + r * pw + base, ties + r * pw + base,
-                      last + r * pw + base, k_v, rows, ramp_top, dI_dd, &sums);
+                             last + r * pw + base, k_v, rows, ramp_top, dI_dd, &sums);
       };
       const int vectors = info >> kVectorsShift;
       if (vectors != kRowByRow) {
@@ -520,12 +519,14 @@ void line_plane_grad(const LineParams& p, const PlaneView<float>& grad,
     const int64_t r1 = std::min(r0 + kGradBandRows, p.height) - 1;
     const int buf = static_cast<int>((r0 / kGradBandRows) & 1);
     pass.gather_band(r0, r1, buf);
-    if (pass.vectors <= m.stash_vectors) {
+    // The usual band: its vectors fit the stash, none leaves the plane and the
+    // incoming gradient's rows are contiguous; then neither walk tests for them.
+    if (pass.band_vectors <= m.stash_vectors) {
       pass.measure<true>(r0, buf);
     } else {
       pass.measure<false>(r0, buf);
     }
-    if (pass.vectors <= m.stash_vectors && !pass.leaves && grad.stride_w == 1) {
+    if (pass.band_vectors <= m.stash_vectors && !pass.leaves && grad.stride_w == 1) {
       pass.gather<true>(r0, buf);
     } else {
       pass.gather<false>(r0, buf);
